@@ -1,0 +1,1 @@
+"""Boundary generations and their administrative units: loading, checking, deriving."""

@@ -1,0 +1,156 @@
+"""Generations: dated boundary sets, and which one answers for a given code or date.
+
+A ``draft`` generation can be loaded and checked but answers only when asked for by code;
+``active`` is the one in force now (at most one); ``retired`` ones answer for dates in their
+validity period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from gis_service.db.schema import generation
+from gis_service.errors import Conflict, InvalidInput, NotFound
+
+STATUSES = ("draft", "active", "retired")
+
+
+@dataclass(frozen=True)
+class Generation:
+    id: int
+    code: str
+    description: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    status: str
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+_COLUMNS = (
+    generation.c.id,
+    generation.c.code,
+    generation.c.description,
+    generation.c.valid_from,
+    generation.c.valid_to,
+    generation.c.status,
+)
+
+
+def ensure_generation(
+    conn: Connection,
+    code: str,
+    *,
+    description: str = "",
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+) -> Generation:
+    """Create the generation as a draft, or update its description and dates; return it.
+
+    Its status is left alone: use :func:`set_status` to publish or retire it.
+    """
+    values = {
+        "code": code,
+        "description": description,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+    }
+    stmt = insert(generation).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[generation.c.code],
+        set_={k: stmt.excluded[k] for k in ("description", "valid_from", "valid_to")},
+        # An unchanged generation keeps its row untouched, so re-loading changes nothing.
+        where=or_(
+            generation.c.description.is_distinct_from(stmt.excluded.description),
+            generation.c.valid_from.is_distinct_from(stmt.excluded.valid_from),
+            generation.c.valid_to.is_distinct_from(stmt.excluded.valid_to),
+        ),
+    )
+    conn.execute(stmt)
+    return by_code(conn, code)
+
+
+def by_code(conn: Connection, code: str) -> Generation:
+    row = conn.execute(select(*_COLUMNS).where(generation.c.code == code)).one_or_none()
+    if row is None:
+        raise NotFound(f"no boundary generation {code!r}", field="generation")
+    return Generation(*row)
+
+
+def list_generations(conn: Connection) -> list[Generation]:
+    rows = conn.execute(select(*_COLUMNS).order_by(generation.c.valid_from.nulls_first()))
+    return [Generation(*row) for row in rows]
+
+
+def active(conn: Connection) -> Generation:
+    row = conn.execute(select(*_COLUMNS).where(generation.c.status == "active")).one_or_none()
+    if row is None:
+        raise NotFound("no boundary generation is active: load and activate one first")
+    return Generation(*row)
+
+
+def valid_on(conn: Connection, day: dt.date) -> Generation:
+    """The published generation whose validity period contains ``day``."""
+    period = func.daterange(generation.c.valid_from, generation.c.valid_to, literal("[]"))
+    row = conn.execute(
+        select(*_COLUMNS).where(
+            generation.c.status != "draft", period.op("@>")(literal(day))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no published boundary generation is valid on {day.isoformat()}",
+                       field="at")
+    return Generation(*row)
+
+
+def resolve(conn: Connection, *, code: str | None = None, at: dt.date | None = None) -> Generation:
+    """The generation named by ``code``, else the one valid ``at`` a date, else the active one."""
+    if code is not None and at is not None:
+        raise InvalidInput("give either a generation code or a date, not both", field="at")
+    if code is not None:
+        return by_code(conn, code)
+    if at is not None:
+        return valid_on(conn, at)
+    return active(conn)
+
+
+def set_status(conn: Connection, code: str, status: str) -> Generation:
+    """Publish, retire or un-publish a generation.
+
+    Activating one retires the generation active before it. Overlapping validity periods
+    among published generations are refused (a date must name one generation).
+    """
+    if status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+    target = by_code(conn, code)
+    if status == "active":
+        conn.execute(
+            update(generation)
+            .where(generation.c.status == "active", generation.c.code != code)
+            .values(status="retired")
+        )
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                update(generation)
+                .where(generation.c.id == target.id, generation.c.status != status)
+                .values(
+                    status=status,
+                    activated_at=func.now() if status == "active" else generation.c.activated_at,
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"generation {code!r} cannot be {status}: its validity period overlaps another "
+            "published generation",
+            field="generation",
+        ) from exc
+    return by_code(conn, code)

@@ -1,0 +1,24 @@
+"""The ``gis-service`` command: one sub-command per job, each a thin call into the library."""
+
+from __future__ import annotations
+
+import click
+
+from gis_service.cli.context import AppContext
+from gis_service.cli.db import db
+from gis_service.config import ConfigError, Settings
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Huế field reports: boundaries, snapping, geocoding and maps over PostGIS."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    ctx.obj = AppContext(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+main.add_command(db)

@@ -1,0 +1,1 @@
+"""Database access: the embedded cluster, engines, the schema and migrations."""

@@ -1,0 +1,58 @@
+"""The error hierarchy: each error carries an HTTP status, a stable code and a safe message.
+
+Domain code raises these; the web layer renders them as RFC 9457 problem documents and the
+CLI prints them. ``detail`` must never contain a traceback or echo SQL.
+"""
+
+from __future__ import annotations
+
+
+class GisError(Exception):
+    """Base class; ``field`` names the offending input when there is one."""
+
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(GisError):
+    status = 400
+    code = "invalid_input"
+    title = "Invalid input"
+
+
+class NotFound(GisError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(GisError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unprocessable(GisError):
+    status = 422
+    code = "unprocessable"
+    title = "Unprocessable input"
+
+
+class DataError(GisError):
+    """A data file or manifest cannot be loaded as it stands (CLI-facing)."""
+
+    status = 422
+    code = "data_error"
+    title = "Data error"
+
+
+class ServiceUnavailable(GisError):
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,92 @@
+"""Test harness: a real PostGIS (the project's own cluster, or DATABASE_URL's server), a
+throw-away database built by the migrations, and one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, Engine
+
+from gis_service.config import Settings
+from gis_service.db import migrate
+from gis_service.db.engine import database_url, make_engine, with_database
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def server_url(settings: Settings) -> str:
+    return database_url(settings, start=True)
+
+
+def create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def empty_database(server_url: str) -> Iterator[str]:
+    """A database with nothing in it, for migration tests."""
+    name = f"gis_test_empty_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database(server_url: str, settings: Settings) -> Iterator[str]:
+    """The session's test database, at the migrations' head."""
+    name = f"gis_test_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    engine = make_engine(url, settings)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def engine(database: str, settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(database, settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+def require_data(settings: Settings) -> None:
+    """Skip without the shared data root on a laptop; fail in CI, where it must be present."""
+    if settings.has_data_root:
+        return
+    message = f"shared data root {settings.data_root} is absent (set GIS_DATA_ROOT)"
+    if IN_CI:
+        pytest.fail(message + ": CI must have it")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def data_root(settings: Settings) -> object:
+    require_data(settings)
+    return settings.data_root
