@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
 from sqlalchemy import Connection, Engine
 
+from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
 from gis_service.db import migrate
 from gis_service.db.engine import database_url, make_engine, with_database
@@ -90,3 +92,25 @@ def require_data(settings: Settings) -> None:
 def data_root(settings: Settings) -> object:
     require_data(settings)
     return settings.data_root
+
+
+@dataclass(frozen=True)
+class HueDB:
+    """The session database with Huế's boundary manifests loaded and committed."""
+
+    settings: Settings
+    engine: Engine
+    generations: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def hue_db(settings: Settings, engine: Engine) -> HueDB:
+    """Load every manifest in boundaries/ (2019, and 2025 once it exists) into the session
+    database, once, committed. Skips without the shared data root (fails in CI).
+
+    Tests using it must leave those generations as they are (use ``conn`` for changes).
+    """
+    require_data(settings)
+    with engine.begin() as connection:
+        results = load_manifest(connection, settings)
+    return HueDB(settings, engine, tuple(result.code for result in results))

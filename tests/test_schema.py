@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gis_service.db.schema import admin_unit, admin_unit_part
+from gis_service.db.schema import admin_unit, admin_unit_part, generation
 from tests.factories import add_generation, add_unit, square
 
 
@@ -61,6 +61,9 @@ def test_parent_must_be_in_the_same_generation(conn: Connection) -> None:
 
 
 def test_published_generations_cannot_overlap(conn: Connection) -> None:
+    # The session database may already hold Huế's real generations (committed by the hue_db
+    # fixture): unpublish them in this rolled-back transaction so only this test's periods count.
+    conn.execute(update(generation).values(status="draft"))
     add_generation(conn, "a", status="retired", valid_from=dt.date(2019, 1, 1),
                    valid_to=dt.date(2025, 6, 30))
     add_generation(conn, "b", status="active", valid_from=dt.date(2025, 7, 1))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from gis_service.cli.boundaries import boundaries
 from gis_service.cli.context import AppContext
 from gis_service.cli.db import db
+from gis_service.cli.serve import serve
 from gis_service.config import ConfigError, Settings
 
 
@@ -22,3 +24,5 @@ def main(ctx: click.Context) -> None:
 
 
 main.add_command(db)
+main.add_command(serve)
+main.add_command(boundaries)
