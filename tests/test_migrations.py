@@ -8,7 +8,11 @@ from gis_service.config import Settings
 from gis_service.db import migrate
 from gis_service.db.engine import make_engine
 
-TABLES = {"generation", "admin_unit", "admin_unit_part", "unit_crosswalk", "boundary_load"}
+TABLES = {
+    "generation", "admin_unit", "admin_unit_part", "unit_crosswalk", "boundary_load",
+    "category", "agency", "jurisdiction_rule", "report", "report_contact", "report_event",
+    "calendar_day", "api_key", "idempotency_key",
+}
 
 
 def test_upgrade_downgrade_upgrade(empty_database: str, settings: Settings) -> None:

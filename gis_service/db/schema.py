@@ -29,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -166,4 +166,204 @@ boundary_load = Table(
     Column("deleted", Integer, nullable=False),
     Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("report", JSONB, nullable=False),
+)
+
+# -- field reports (issue 4) ---------------------------------------------------------------
+REPORT_STATUSES = (
+    "received", "accepted", "rejected", "assigned", "in_progress", "resolved", "closed",
+    "reopened", "duplicate",
+)
+CHANNELS = ("app", "web", "hotline")
+LOCATION_SOURCES = ("gps", "geocoded", "manual")
+AGENCY_KINDS = ("commune_committee", "district_committee", "city_committee", "department", "utility")
+H3_RESOLUTIONS = (6, 7, 8, 9, 10)
+
+category = Table(
+    "category",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_vi", Text, nullable=False),
+    Column("category_group", Text, nullable=False),
+    Column("deadline_amount", Integer, nullable=False),
+    Column("deadline_unit", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False, server_default="false"),
+    Column("description", Text, nullable=False, server_default=""),
+    CheckConstraint("deadline_unit IN ('working_days', 'hours')", name="deadline_unit"),
+    CheckConstraint("deadline_amount > 0", name="deadline_amount"),
+)
+
+agency = Table(
+    "agency",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    # Committees answer for one administrative unit (of the current generation).
+    Column("unit_id", Integer, ForeignKey("admin_unit.id", ondelete="SET NULL")),
+    # Overdue reports escalate to the supervising agency (commune -> district or city).
+    Column("supervisor_id", Integer, ForeignKey("agency.id", ondelete="SET NULL")),
+    Column("email", Text),
+    CheckConstraint(_in("kind", AGENCY_KINDS), name="kind"),
+    Index("ix_agency_unit_id", "unit_id"),
+)
+
+jurisdiction_rule = Table(
+    "jurisdiction_rule",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("agency_id", Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False),
+    # NULL: every category.
+    Column("categories", ARRAY(Text)),
+    Column("area_kind", Text, nullable=False),
+    Column("unit_id", Integer, ForeignKey("admin_unit.id", ondelete="CASCADE")),
+    Column("buffer_m", Float),
+    # The area the rule covers: the unit's polygon, the polygon, or the buffered line.
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    # What was drawn (the line before buffering), for maps and explanations.
+    Column("source_geom", Geometry("GEOMETRY", srid=4326, spatial_index=False)),
+    Column("area_m2", Float, Computed("ST_Area(geom::geography)", persisted=True)),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("approximate", Boolean, nullable=False, server_default="false"),
+    CheckConstraint("area_kind IN ('unit', 'polygon', 'line_buffer')", name="area_kind"),
+    CheckConstraint("(area_kind = 'unit') = (unit_id IS NOT NULL)", name="unit_rule_has_unit"),
+    CheckConstraint("(area_kind = 'line_buffer') = (buffer_m IS NOT NULL AND buffer_m > 0)",
+                    name="line_rule_has_buffer"),
+    Index("ix_jurisdiction_rule_geom", "geom", postgresql_using="gist"),
+)
+
+report = Table(
+    "report",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("public_id", Text, nullable=False, unique=True),
+    Column("category", Text, ForeignKey("category.code"), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("channel", Text, nullable=False),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("location_source", Text, nullable=False),
+    Column("geocode_precision", Text),
+    Column("geocode_confidence", Float),
+    Column("address", Text),
+    *(Column(f"h3_r{res}", BigInteger, nullable=False) for res in H3_RESOLUTIONS),
+    # Units in the generation valid when the report was made ...
+    Column("snap_generation_id", SmallInteger, ForeignKey("generation.id"), nullable=False),
+    Column("commune_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("district_id", Integer, ForeignKey("admin_unit.id")),
+    Column("province_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    # ... and in the current generation.
+    Column("current_generation_id", SmallInteger, ForeignKey("generation.id"), nullable=False),
+    Column("current_commune_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("current_district_id", Integer, ForeignKey("admin_unit.id")),
+    Column("current_province_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("snap_match", Text, nullable=False),
+    Column("snap_distance_m", Float, nullable=False),
+    # Within 50 m of another commune: staff should confirm the ward.
+    Column("near_boundary", Boolean, nullable=False, server_default="false"),
+    Column("neighbour_commune_id", Integer, ForeignKey("admin_unit.id")),
+    Column("media_urls", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("status", Text, nullable=False, server_default="received"),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    # NULL when no rule matched and the commune's People's Committee took it by default.
+    Column("routing_rule_id", Integer, ForeignKey("jurisdiction_rule.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("satisfaction", SmallInteger),
+    Column("duplicate_of", BigInteger, ForeignKey("report.id")),
+    Column("import_batch", Text),
+    CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    CheckConstraint(_in("location_source", LOCATION_SOURCES), name="location_source"),
+    CheckConstraint("char_length(description) <= 4000", name="description_length"),
+    CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+    CheckConstraint("snap_match IN ('inside', 'nearest')", name="snap_match"),
+    CheckConstraint("geocode_confidence IS NULL OR geocode_confidence BETWEEN 0 AND 1",
+                    name="geocode_confidence"),
+    CheckConstraint("(status = 'duplicate') = (duplicate_of IS NOT NULL)", name="duplicate_link"),
+    *(Index(f"ix_report_h3_r{res}", f"h3_r{res}") for res in H3_RESOLUTIONS),
+    Index("ix_report_created_at", "created_at"),
+    Index("ix_report_agency_status", "agency_id", "status"),
+    Index("ix_report_current_commune_id", "current_commune_id"),
+    Index("ix_report_commune_id", "commune_id"),
+    Index("ix_report_category_created_at", "category", "created_at"),
+    Index("ix_report_duplicate_of", "duplicate_of"),
+)
+# The migration adds a GiST index on (geom::geography) for "open reports within 250 m".
+
+# Private: never joined into a public response, export, map or feed.
+report_contact = Table(
+    "report_contact",
+    metadata,
+    Column("report_id", BigInteger, ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", Text),
+    Column("phone", Text),
+    Column("email", Text),
+)
+
+# Append-only (a trigger refuses UPDATE and DELETE).
+report_event = Table(
+    "report_event",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("report_id", BigInteger, ForeignKey("report.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text),
+    Column("agency_id", Integer, ForeignKey("agency.id")),
+    Column("note", Text, nullable=False, server_default=""),
+    CheckConstraint(
+        "kind IN ('created', 'routed', 'status', 'escalated', 'rating', 'duplicate', 'note')",
+        name="kind",
+    ),
+    Index("ix_report_event_report_id_at", "report_id", "at"),
+)
+
+# Working days for deadlines, so due dates are computed in SQL for bulk imports too:
+# the due date of N working days is the day whose working_seq is N past the start's.
+calendar_day = Table(
+    "calendar_day",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("working", Boolean, nullable=False),
+    Column("working_seq", Integer, nullable=False),
+    Column("holiday", Text),
+    Index("ix_calendar_day_working_seq", "working_seq"),
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    # The first characters of the key, stored plain to find the row; the rest only as a hash.
+    Column("prefix", Text, nullable=False, unique=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agency.id", ondelete="CASCADE")),
+    Column("rate_limit_per_minute", Integer, nullable=False, server_default="600"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("role IN ('client', 'agency', 'admin')", name="role"),
+    CheckConstraint("(role = 'agency') = (agency_id IS NOT NULL)", name="agency_role"),
+)
+
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("api_key_id", Integer, ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("report_id", BigInteger, ForeignKey("report.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
