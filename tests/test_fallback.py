@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
 import pytest
 import shapely
 from shapely.geometry import Point
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from gis_service import gazetteer
 from gis_service.boundaries.derive import BUILDERS, DerivedGeneration, area_m2
@@ -21,6 +22,10 @@ from gis_service.boundaries.fallback import (
 from gis_service.boundaries.features import UnitFeature
 from gis_service.boundaries.generations import ensure_generation
 from gis_service.boundaries.load import load_units
+from gis_service.boundaries.manifest import FALLBACK_DIR, load_manifest, manifests_dir
+from gis_service.config import Settings
+from gis_service.db.schema import admin_unit
+from gis_service.db.schema import generation as generation_table
 from gis_service.errors import DataError
 
 
@@ -126,3 +131,31 @@ def test_loads_into_postgis_without_overlaps(conn: Connection) -> None:
             assert level_report.overlaps.area_m2 + level_report.overlaps.sliver_area_m2 < 1.0
             assert level_report.gaps.area_m2 < 1000.0
             assert level_report.outside_parent.area_m2 < 1000.0
+
+
+def test_fallback_manifests_stand_in_without_a_data_root(conn: Connection, settings: Settings,
+                                                          tmp_path: Path) -> None:
+    # Fresh generation codes, so the session's real 2019/2025 (if loaded) are left alone.
+    manifests = tmp_path / "fallback"
+    manifests.mkdir()
+    for source in (settings.boundaries_dir / FALLBACK_DIR).glob("*.toml"):
+        text = source.read_text(encoding="utf-8")
+        for old, new in (('code = "2019"', 'code = "fb19"'), ('code = "2025"', 'code = "fb25"'),
+                         ('["2019"]', '["fb19"]'), ('status = "active"', 'status = "draft"'),
+                         ('status = "retired"', 'status = "draft"')):
+            text = text.replace(old, new)
+        (manifests / source.name).write_text(text, encoding="utf-8")
+    absent = dataclasses.replace(settings, data_root=tmp_path / "no-data", boundaries_dir=tmp_path)
+    assert manifests_dir(absent) == manifests
+
+    results = {r.code: r for r in load_manifest(conn, dataclasses.replace(absent, boundaries_dir=manifests))}
+
+    assert [load.counts()["features"] for load in results["fb25"].loads] == [1, 40]
+    assert [load.counts()["features"] for load in results["fb19"].loads] == [1, 9, 133]
+    flags = conn.execute(
+        select(func.bool_and(admin_unit.c.approximate), func.count())
+        .join(generation_table, generation_table.c.id == admin_unit.c.generation_id)
+        .where(generation_table.c.code.in_(["fb19", "fb25"]))
+    ).one()
+    assert tuple(flags) == (True, 184)
+    assert results["fb25"].builder_report["crosswalk_rows"]["fb19"] > 0

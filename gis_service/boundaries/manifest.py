@@ -154,6 +154,17 @@ def read_manifests(directory: Path) -> list[Manifest]:
     return _dependency_order(manifests)
 
 
+FALLBACK_DIR = "fallback"
+
+
+def manifests_dir(settings: Settings) -> Path:
+    """Where the manifests to load are: the official ones when the data root is present,
+    otherwise the gazetteer-only approximate stand-ins in ``boundaries/fallback``."""
+    if settings.has_data_root:
+        return settings.boundaries_dir
+    return settings.boundaries_dir / FALLBACK_DIR
+
+
 def load_manifest(
     conn: Connection, settings: Settings, code: str | None = None
 ) -> list[ManifestResult]:

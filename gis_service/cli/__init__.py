@@ -7,6 +7,7 @@ import click
 from gis_service.cli.boundaries import boundaries
 from gis_service.cli.context import AppContext
 from gis_service.cli.db import db
+from gis_service.cli.demo import demo
 from gis_service.cli.serve import serve
 from gis_service.config import ConfigError, Settings
 
@@ -25,4 +26,5 @@ def main(ctx: click.Context) -> None:
 
 main.add_command(db)
 main.add_command(serve)
+main.add_command(demo)
 main.add_command(boundaries)

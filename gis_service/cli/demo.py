@@ -1,0 +1,42 @@
+"""``gis-service demo``: everything a new user needs, from an empty machine to a served map."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from gis_service.boundaries.manifest import load_manifest, manifests_dir
+from gis_service.cli.context import AppContext
+from gis_service.db import migrate
+from gis_service.serving import serve
+
+
+@click.command()
+@click.option("--serve/--no-serve", "then_serve", default=True,
+              help="Serve the API and maps afterwards (default) or stop once loaded.")
+@click.pass_obj
+def demo(app: AppContext, then_serve: bool) -> None:
+    """Start PostGIS, migrate, load Huế's boundaries and sample data, then serve API and maps."""
+    settings = app.settings
+    click.echo(f"database: {app.url().split('@')[-1]}")
+    migrate.upgrade(app.engine)
+    click.echo(f"schema at revision {migrate.current_revision(app.engine)}")
+
+    source = manifests_dir(settings)
+    if not settings.has_data_root:
+        click.secho(
+            f"No boundary data root at {settings.data_root}: loading APPROXIMATE boundaries built "
+            "from the vietnamadminunits gazetteer. Set GIS_DATA_ROOT to a folder with the "
+            "official files (see boundaries/README.md) and run this again for real polygons.",
+            fg="yellow",
+        )
+    with app.engine.begin() as conn:
+        for result in load_manifest(conn, dataclasses.replace(settings, boundaries_dir=source)):
+            loaded = sum(load.inserted + load.updated for load in result.loads)
+            click.echo(f"boundaries {result.code} ({result.status}): {loaded} units written")
+
+    if then_serve:
+        click.echo(f"serving on http://{settings.host}:{settings.port}  "
+                   "(API docs /docs, health /healthz, reverse /v1/reverse?lat=16.4779&lon=107.611)")
+        serve(settings)
