@@ -1,0 +1,137 @@
+"""Forward geocoding accuracy (top-1, top-3) on the labelled evaluation set, and its speed.
+
+Builds a throw-away database on the project's cluster (``gis-service db url``), migrates it,
+loads Huế's boundary manifests, builds the in-memory index, runs every case of
+``tests/geocode_eval.py`` through :func:`gis_service.geocode.geocode`, and drops the database.
+Prints a per-variant table and the misses, then one JSON line (the last line of output).
+
+    .venv/bin/python benchmarks/geocode_accuracy.py [--misses 30] [--seed 20250701]
+
+Timings are per query on one core of a shared machine: compare ratios between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gis_service.boundaries.crosswalk import build_crosswalk
+from gis_service.boundaries.manifest import load_manifest
+from gis_service.config import Settings
+from gis_service.db import migrate
+from gis_service.db.engine import database_url, make_engine, with_database
+from gis_service.db.schema import unit_crosswalk
+from gis_service.geocode import GeocodeIndex, GeocodeResult, build_index, geocode
+from tests.geocode_eval import SEED, EvalCase, Scores, build_cases, evaluate
+
+
+@contextmanager
+def throwaway_database(settings: Settings) -> Iterator[str]:
+    """A new database on the project's server, dropped afterwards; yields its URL."""
+    server = database_url(settings, start=True)
+    name = f"gis_bench_geocode_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(server, name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                          .format(sql.Identifier(name)))
+
+
+def load_index(settings: Settings, url: str) -> tuple[GeocodeIndex, float, list[str]]:
+    """Migrate, load every manifest, and build the index; returns it, build ms, generations."""
+    engine = make_engine(url, settings)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            loaded = [result.code for result in load_manifest(conn, settings)]
+            # The crosswalk links each old commune to its current ward; build it if the load
+            # did not (the index reads it to translate old addresses).
+            if len(loaded) > 1 and not conn.execute(
+                    select(func.count()).select_from(unit_crosswalk)).scalar_one():
+                build_crosswalk(conn, loaded[0], loaded[-1])
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            index = build_index(conn)
+            build_ms = (time.perf_counter() - started) * 1000
+    finally:
+        engine.dispose()
+    return index, build_ms, loaded
+
+
+def timed_run(index: GeocodeIndex, cases: list[EvalCase]) -> tuple[Scores, list[float]]:
+    """Score every case, timing each geocode call (microseconds)."""
+    timings: list[float] = []
+
+    def run(query: str) -> list[GeocodeResult]:
+        started = time.perf_counter_ns()
+        results = geocode(index, query)
+        timings.append((time.perf_counter_ns() - started) / 1000)
+        return results
+
+    return evaluate(cases, run), timings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def report(scores: Scores, timings: list[float], misses: int) -> None:
+    print(f"{'variant':28} {'cases':>6} {'top1':>7} {'top3':>7}")
+    for variant, row in scores.by_variant.items():
+        print(f"{variant:28} {row['cases']:>6.0f} {row['top1']:>7.3f} {row['top3']:>7.3f}")
+    print(f"{'ALL':28} {scores.total:>6} {scores.top1:>7.3f} {scores.top3:>7.3f}")
+    print(f"per query: mean {statistics.fmean(timings):.0f} us, "
+          f"p50 {percentile(timings, 0.5):.0f} us, p99 {percentile(timings, 0.99):.0f} us")
+    for case, got in scores.misses[:misses]:
+        print(f"MISS {case.variant:24} {case.query!r} -> {got} "
+              f"(want {case.generation}/{case.code})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", type=int, default=30, help="misses to print")
+    parser.add_argument("--seed", type=int, default=SEED, help="evaluation set seed")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if not settings.has_data_root:
+        print(f"shared data root {settings.data_root} is absent (set GIS_DATA_ROOT)",
+              file=sys.stderr)
+        return 2
+    with throwaway_database(settings) as url:
+        index, build_ms, loaded = load_index(settings, url)
+    cases = build_cases(index.units.values(), index.current, seed=args.seed)
+    geocode(index, "warm-up: Phường Vỹ Dạ, Thành phố Huế")
+    scores, timings = timed_run(index, cases)
+    report(scores, timings, args.misses)
+    summary = {
+        "benchmark": "geocode_accuracy", "generations": loaded, "current": index.current,
+        "seed": args.seed, "index_build_ms": round(build_ms, 1), **scores.to_dict(),
+        "misses": len(scores.misses),
+        "per_query_us": {"mean": round(statistics.fmean(timings), 1),
+                         "p50": round(percentile(timings, 0.5), 1),
+                         "p95": round(percentile(timings, 0.95), 1),
+                         "p99": round(percentile(timings, 0.99), 1)},
+    }
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
