@@ -17,54 +17,25 @@ import json
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
-from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gis_service.boundaries.crosswalk import build_crosswalk
 from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
-from gis_service.db import migrate
-from gis_service.db.engine import database_url, make_engine, with_database
-from gis_service.db.schema import unit_crosswalk
+from gis_service.db.engine import database_url, make_engine
+from gis_service.db.scratch import scratch_database
 from gis_service.geocode import GeocodeIndex, GeocodeResult, build_index, geocode
 from tests.geocode_eval import SEED, EvalCase, Scores, build_cases, evaluate
 
 
-@contextmanager
-def throwaway_database(settings: Settings) -> Iterator[str]:
-    """A new database on the project's server, dropped afterwards; yields its URL."""
-    server = database_url(settings, start=True)
-    name = f"gis_bench_geocode_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(server, name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(name)))
-
-
 def load_index(settings: Settings, url: str) -> tuple[GeocodeIndex, float, list[str]]:
-    """Migrate, load every manifest, and build the index; returns it, build ms, generations."""
+    """Load every manifest (and their crosswalks), and build the index; returns it, build ms,
+    generations."""
     engine = make_engine(url, settings)
     try:
-        migrate.upgrade(engine)
         with engine.begin() as conn:
             loaded = [result.code for result in load_manifest(conn, settings)]
-            # The crosswalk links each old commune to its current ward; build it if the load
-            # did not (the index reads it to translate old addresses).
-            if len(loaded) > 1 and not conn.execute(
-                    select(func.count()).select_from(unit_crosswalk)).scalar_one():
-                build_crosswalk(conn, loaded[0], loaded[-1])
         with engine.connect() as conn:
             started = time.perf_counter()
             index = build_index(conn)
@@ -114,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data root {settings.data_root} is absent (set GIS_DATA_ROOT)",
               file=sys.stderr)
         return 2
-    with throwaway_database(settings) as url:
+    with scratch_database(database_url(settings, start=True), settings, "bench_geocode") as url:
         index, build_ms, loaded = load_index(settings, url)
     cases = build_cases(index.units.values(), index.current, seed=args.seed)
     geocode(index, "warm-up: Phường Vỹ Dạ, Thành phố Huế")

@@ -4,18 +4,16 @@ throw-away database built by the migrations, and one rolled-back transaction per
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 from sqlalchemy import Connection, Engine
 
 from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
-from gis_service.db import migrate
-from gis_service.db.engine import database_url, make_engine, with_database
+from gis_service.db.engine import database_url, make_engine
+from gis_service.db.scratch import scratch_database
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -30,36 +28,18 @@ def server_url(settings: Settings) -> str:
     return database_url(settings, start=True)
 
 
-def create_database(server_url: str, name: str) -> str:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return with_database(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
-def empty_database(server_url: str) -> Iterator[str]:
+def empty_database(server_url: str, settings: Settings) -> Iterator[str]:
     """A database with nothing in it, for migration tests."""
-    name = f"gis_test_empty_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    yield url
-    drop_database(server_url, name)
+    with scratch_database(server_url, settings, "test_empty", migrated=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def database(server_url: str, settings: Settings) -> Iterator[str]:
     """The session's test database, at the migrations' head."""
-    name = f"gis_test_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    engine = make_engine(url, settings)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    drop_database(server_url, name)
+    with scratch_database(server_url, settings, "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
