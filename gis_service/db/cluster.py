@@ -61,17 +61,19 @@ class Cluster:
         return cls(root=settings.state_dir / "postgres", first_port=settings.pg_port)
 
     # -- layout ------------------------------------------------------------------------
+    # Paths handed to the server are resolved: the root may be a symlink out of a checkout
+    # the server's user cannot enter (see _prepare_root).
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self.root.resolve() / "data"
 
     @property
     def socket_dir(self) -> Path:
-        return self.root / "run"
+        return self.root.resolve() / "run"
 
     @property
     def log_file(self) -> Path:
-        return self.root / "server.log"
+        return self.root.resolve() / "server.log"
 
     @property
     def state_file(self) -> Path:
@@ -134,14 +136,14 @@ class Cluster:
             return
         self._prepare_root()
         password = secrets.token_urlsafe(18)
-        pwfile = self.root / "initdb.pw"
+        pwfile = self.root.resolve() / "initdb.pw"
         pwfile.write_text(password + "\n")
         _chown_for_server(pwfile)
         try:
             _run_as_server(
                 [
                     str(pg_bindir() / "initdb"),
-                    "-D", str(self.data_dir.resolve()),
+                    "-D", str(self.data_dir),
                     "-U", DB_USER,
                     "--pwfile", str(pwfile),
                     "-E", "UTF8",
@@ -185,7 +187,7 @@ class Cluster:
                 "# written by gis-service at every start",
                 "listen_addresses = '127.0.0.1'",
                 f"port = {port}",
-                f"unix_socket_directories = '{self.socket_dir.resolve()}'",
+                f"unix_socket_directories = '{self.socket_dir}'",
                 "max_connections = 200",
                 "shared_buffers = 512MB",
                 "work_mem = 64MB",
@@ -201,7 +203,7 @@ class Cluster:
 
     def _ensure_database(self) -> None:
         psql = [str(pg_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                "-h", str(self.socket_dir.resolve()), "-p", str(self._state()["port"]),
+                "-h", str(self.socket_dir), "-p", str(self._state()["port"]),
                 "-U", DB_USER]
         exists = _run_as_server(
             [*psql, "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'"]
@@ -234,13 +236,13 @@ class Cluster:
 
     def _pg_ctl(self, *args: str) -> None:
         try:
-            _run_as_server([str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir.resolve()), *args])
+            _run_as_server([str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), *args])
         except ClusterError as exc:
             tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
             raise ClusterError(f"{exc}\n--- server log ---\n{tail}") from exc
 
     def _pg_ctl_status_ok(self) -> bool:
-        status = [str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir.resolve()), "status"]
+        status = [str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), "status"]
         return _run_as_server(status, check=False).returncode == 0
 
     @contextlib.contextmanager
