@@ -74,10 +74,16 @@ class Settings:
     snap_tolerance_m: float = 2000.0
     #: GIS_STATEMENT_TIMEOUT_MS: set on every database connection.
     statement_timeout_ms: int = 30000
-    #: GIS_HOST / GIS_PORT / GIS_WORKERS: where and how `gis-service serve` listens.
+    #: GIS_HOST / GIS_PORT / GIS_WORKERS: where and how many processes `gis-service serve` runs.
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    #: GIS_THREADS: threads per gunicorn worker (gthread workers keep connections alive).
+    threads: int = 4
+    #: GIS_DB_POOL_SIZE: connections each process keeps open.
+    db_pool_size: int = 5
+    #: GIS_MAX_BODY_BYTES: larger request bodies are refused with 413.
+    max_body_bytes: int = 8 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +104,9 @@ class Settings:
             host=env.get("GIS_HOST") or default.host,
             port=_read(env, "GIS_PORT", _port, default.port),
             workers=_read(env, "GIS_WORKERS", _positive_int, default.workers),
+            threads=_read(env, "GIS_THREADS", _positive_int, default.threads),
+            db_pool_size=_read(env, "GIS_DB_POOL_SIZE", _positive_int, default.db_pool_size),
+            max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
         )
 
     @property

@@ -56,3 +56,9 @@ class ServiceUnavailable(GisError):
     status = 503
     code = "service_unavailable"
     title = "Service unavailable"
+
+
+class TooLarge(GisError):
+    status = 413
+    code = "too_large"
+    title = "Payload too large"

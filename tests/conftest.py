@@ -94,3 +94,37 @@ def hue_db(settings: Settings, engine: Engine) -> HueDB:
     with engine.begin() as connection:
         results = load_manifest(connection, settings)
     return HueDB(settings, engine, tuple(result.code for result in results))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that use ``hue_db`` last: it commits Huế's boundaries into the session
+    database, and tests with drawn units count every unit in it (a stable sort keeps the
+    order otherwise)."""
+    items.sort(key=lambda item: "hue_db" in getattr(item, "fixturenames", ()))
+
+
+@dataclass(frozen=True)
+class ReportsDB:
+    """A database of its own (reports are committed by the API) with Huế, config and keys."""
+
+    settings: Settings
+    engine: Engine
+    keys: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def reports_db(server_url: str, settings: Settings) -> Iterator[ReportsDB]:
+    """Boundaries, categories, agencies, calendar, and a client and an admin API key."""
+    require_data(settings)
+    from gis_service.auth import issue_key  # noqa: PLC0415  # only the tests that need it pay
+    from gis_service.reports.setup import load_config  # noqa: PLC0415
+
+    with scratch_database(server_url, settings, "test_reports") as url:
+        engine = make_engine(url, settings)
+        with engine.begin() as connection:
+            load_manifest(connection, settings)
+            load_config(connection, settings)
+            keys = {role: issue_key(connection, name=f"test-{role}", role=role).key
+                    for role in ("client", "admin")}
+        yield ReportsDB(settings, engine, keys)
+        engine.dispose()

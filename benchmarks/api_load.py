@@ -1,0 +1,108 @@
+"""HTTP throughput and latency of /v1/reverse against /healthz, under gunicorn, driven by wrk.
+
+Starts the server as `gis-service serve` would (gunicorn, 2 workers) on a scratch database with
+Huế loaded, and from a separate process (wrk, from apt) measures for a fixed time:
+
+1. /healthz at full load: the ceiling of the HTTP stack (it too makes one database query);
+2. /v1/reverse on random points of the province at full load: its peak rate;
+3. /v1/reverse throttled to about 80% of that peak (wrk's per-request delay): p99 latency;
+4. a 10,000-item reverse batch (POST /v1/geocode/batch), timed end to end.
+
+Targets (issue 3): reverse rps >= 50% of healthz rps; p99 < 25 ms at 80% of the reverse peak;
+the 10,000-item batch in under 1 s. The last line of output is one JSON object.
+
+    ./manage bench api_load [--seconds 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import urllib.request
+
+from support import gunicorn_server, hue_database, wrk
+from sqlalchemy import text
+
+from gis_service.config import Settings
+from gis_service.db.engine import make_engine
+
+
+def province_points(url: str, settings: Settings, count: int, seed: int) -> list[tuple[float, float]]:
+    """Uniform random points in the active generation's province polygon."""
+    engine = make_engine(url, settings)
+    # ST_GeneratePoints with a seed: repeatable points, drawn by PostGIS from the real polygon.
+    query = text(
+        "SELECT ST_X(d.geom), ST_Y(d.geom) FROM admin_unit u JOIN generation g ON g.id = u.generation_id, "
+        "LATERAL ST_Dump(ST_GeneratePoints(u.geom, :count, :seed)) d "
+        "WHERE g.status = 'active' AND u.level = 'province'"
+    )
+    try:
+        with engine.connect() as conn:
+            return [(float(x), float(y)) for x, y in conn.execute(query, {"count": count, "seed": seed})]
+    finally:
+        engine.dispose()
+
+
+def time_batch(base: str, points: list[tuple[float, float]], repeats: int) -> list[float]:
+    body = json.dumps({"items": [{"id": i, "lat": lat, "lon": lon}
+                                 for i, (lon, lat) in enumerate(points)]}).encode()
+    timings = []
+    for _ in range(repeats):
+        request = urllib.request.Request(base + "/v1/geocode/batch", data=body,
+                                         headers={"Content-Type": "application/json"})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answered = len(json.loads(response.read())["results"])
+        timings.append(time.perf_counter() - started)
+        assert answered == len(points)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+
+    with hue_database(settings, "bench_api") as url:
+        points = province_points(url, settings, 10_000, seed=7)
+        reverse_paths = [f"/v1/reverse?lat={lat:.6f}&lon={lon:.6f}" for lon, lat in points]
+        with gunicorn_server(url, workers=args.workers) as base:
+            wrk(base, ["/healthz"], seconds=2, connections=args.connections)  # warm-up
+            health = wrk(base, ["/healthz"], seconds=args.seconds, connections=args.connections)
+            reverse = wrk(base, reverse_paths, seconds=args.seconds, connections=args.connections)
+            # Throttled run: each of C connections waits about C / target between requests;
+            # one short calibration run corrects the delay for the time requests take.
+            target = 0.8 * reverse["rps"]
+            connections = args.connections
+            delay_ms = connections * 1000 / target
+            probe = wrk(base, reverse_paths, seconds=3, connections=connections, delay_ms=delay_ms)
+            delay_ms *= probe["rps"] / target
+            throttled = wrk(base, reverse_paths, seconds=args.seconds, connections=connections,
+                            delay_ms=delay_ms)
+            batch = time_batch(base, points, repeats=5)
+
+    ratio = reverse["rps"] / health["rps"]
+    p99_ms = throttled["p99_us"] / 1000
+    batch_s = statistics.median(batch)
+    print(json.dumps({
+        "benchmark": "api_load",
+        "seconds": args.seconds, "connections": args.connections, "workers": args.workers,
+        "healthz": health, "reverse": reverse,
+        "reverse_at_80pct": {**throttled, "target_rps": round(target, 1), "delay_ms": round(delay_ms, 2)},
+        "reverse_to_healthz_ratio": round(ratio, 3),
+        "batch_10000_reverse_s": {"median": round(batch_s, 3), "all": [round(t, 3) for t in batch]},
+        "targets": {
+            "reverse_ratio_ge_0.5": ratio >= 0.5,
+            "p99_ms_lt_25_at_80pct": p99_ms < 25,
+            "batch_10000_lt_1s": batch_s < 1.0,
+        },
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""What the benchmarks share: a scratch database with Huế loaded, a gunicorn server, wrk."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gis_service.boundaries.manifest import load_manifest, manifests_dir  # noqa: E402
+from gis_service.config import Settings  # noqa: E402
+from gis_service.db.engine import database_url, make_engine  # noqa: E402
+from gis_service.db.scratch import scratch_database  # noqa: E402
+
+
+@contextmanager
+def hue_database(settings: Settings, prefix: str) -> Iterator[str]:
+    """A scratch database with Huế's boundaries loaded (the fallback set without a data root)."""
+    with scratch_database(database_url(settings, start=True), settings, prefix) as url:
+        engine = make_engine(url, settings)
+        try:
+            with engine.begin() as conn:
+                load_manifest(conn, dataclasses.replace(settings,
+                                                        boundaries_dir=manifests_dir(settings)))
+        finally:
+            engine.dispose()
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def gunicorn_server(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[str]:
+    """``gis-service serve`` in a subprocess on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "GIS_THREADS": str(threads)}
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gis-service"), "serve", "--port", str(port),
+         "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthz", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not become healthy")
+
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+%(delay)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %%d, "duration_us": %%d, "socket_errors": %%d, "non_2xx": %%d, ' ..
+    '"mean_us": %%.1f, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency.mean, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.max))
+end
+"""
+
+
+def wrk(base: str, paths: list[str], *, seconds: int, connections: int, threads: int = 1,
+        delay_ms: float | None = None) -> dict[str, Any]:
+    """Drive ``paths`` round-robin with wrk; ``delay_ms`` per request and connection throttles it."""
+    delay = f"delay = function() return {delay_ms:.3f} end" if delay_ms else ""
+    lua = WRK_SCRIPT % {"paths": ",".join(json.dumps(p) for p in paths), "delay": delay}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(lua)
+    try:
+        output = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", handle.name, base],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
+    result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
+    result["rps"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
+    return result

@@ -1,0 +1,120 @@
+"""API keys: issued once, stored hashed, compared in constant time, each with a role.
+
+Roles: ``client`` submits reports and reads public data; ``agency`` reads and updates its own
+agency's reports (and sees their reporters' contact details); ``admin`` does everything. A key
+reads ``gis_<prefix>_<secret>``: the prefix finds the row, the secret is only ever hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from gis_service.db.schema import agency, api_key
+from gis_service.errors import GisError, InvalidInput, NotFound
+
+ROLES = ("client", "agency", "admin")
+_PREFIX_CHARS = 8
+# Compared against when the prefix is unknown, so a miss costs the same as a wrong secret.
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+class Unauthorized(GisError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(GisError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, name, role and (for agency keys) agency."""
+
+    key_id: int
+    name: str
+    role: str
+    agency_id: int | None
+    rate_limit_per_minute: int
+
+    @property
+    def actor(self) -> str:
+        """How events name this caller."""
+        return f"key:{self.name} ({self.role})"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str
+    prefix: str
+    role: str
+
+
+def _hash(secret: str) -> str:
+    # Secrets are 256 random bits: a plain SHA-256 cannot be brute-forced, no slow KDF needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(conn: Connection, *, name: str, role: str, agency_code: str | None = None,
+              rate_limit_per_minute: int = 600) -> IssuedKey:
+    """Create a key; the full key is returned once and never stored."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if (role == "agency") != (agency_code is not None):
+        raise InvalidInput("an agency key needs an agency, and only an agency key has one",
+                           field="agency")
+    agency_id = None
+    if agency_code is not None:
+        agency_id = conn.execute(select(agency.c.id).where(agency.c.code == agency_code)).scalar()
+        if agency_id is None:
+            raise NotFound(f"no agency {agency_code!r}", field="agency")
+    prefix = secrets.token_hex(_PREFIX_CHARS // 2)
+    secret = secrets.token_urlsafe(32)
+    conn.execute(insert(api_key).values(
+        prefix=prefix, secret_hash=_hash(secret), name=name, role=role, agency_id=agency_id,
+        rate_limit_per_minute=rate_limit_per_minute))
+    return IssuedKey(f"gis_{prefix}_{secret}", prefix, role)
+
+
+def revoke_key(conn: Connection, prefix: str) -> None:
+    done = conn.execute(update(api_key).where(api_key.c.prefix == prefix, api_key.c.revoked_at.is_(None))
+                        .values(revoked_at=func.now()))
+    if done.rowcount == 0:
+        raise NotFound(f"no active key with prefix {prefix!r}", field="prefix")
+
+
+def authenticate(conn: Connection, presented: str | None) -> Principal:
+    """The principal behind a presented key; :class:`Unauthorized` for missing, wrong or revoked."""
+    if not presented:
+        raise Unauthorized("an API key is required (header X-API-Key)", field="api_key")
+    parts = presented.split("_", 2)
+    prefix, secret = (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "gis" else ("", "")
+    row = conn.execute(
+        select(api_key.c.id, api_key.c.name, api_key.c.role, api_key.c.agency_id,
+               api_key.c.rate_limit_per_minute, api_key.c.secret_hash, api_key.c.revoked_at)
+        .where(api_key.c.prefix == prefix)
+    ).one_or_none()
+    stored = row.secret_hash if row is not None else _DUMMY_HASH
+    matches = hmac.compare_digest(_hash(secret), stored)
+    if row is None or not matches or row.revoked_at is not None:
+        raise Unauthorized("the API key is not valid", field="api_key")
+    return Principal(row.id, row.name, row.role, row.agency_id, row.rate_limit_per_minute)
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles and principal.role != "admin":
+        raise Forbidden(f"this needs a {' or '.join(roles)} key", field="api_key")
+
+
+def list_keys(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(select(api_key.c.prefix, api_key.c.name, api_key.c.role,
+                               api_key.c.created_at, api_key.c.revoked_at).order_by(api_key.c.id))
+    return [dict(row._mapping) for row in rows]

@@ -1,0 +1,31 @@
+"""Who is calling: the API key from the request, checked against the database."""
+
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy import Connection
+
+from gis_service.auth import Principal, authenticate, require_role
+
+HEADER = "X-API-Key"
+
+
+def presented_key() -> str | None:
+    """The key from the X-API-Key header, or ``Authorization: Bearer``."""
+    key = request.headers.get(HEADER)
+    if key:
+        return key
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def optional_principal(conn: Connection) -> Principal | None:
+    """Anonymous readers are allowed; a key, when given, must be valid."""
+    key = presented_key()
+    return None if key is None else authenticate(conn, key)
+
+
+def required_principal(conn: Connection, *roles: str) -> Principal:
+    principal = authenticate(conn, presented_key())
+    require_role(principal, *roles)
+    return principal

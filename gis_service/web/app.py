@@ -1,0 +1,64 @@
+"""The application factory: settings and engine are built here once, never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from sqlalchemy import Engine
+
+from gis_service.config import Settings
+from gis_service.db.engine import database_url, make_engine
+from gis_service.geocode import IndexCache
+from gis_service.web import problems
+from gis_service.web.assets import swagger_assets
+from gis_service.web.geocode import blp as geocode_blp
+from gis_service.web.health import blp as health_blp
+from gis_service.web.reports import blp as reports_blp
+from gis_service.web.reverse import blp as reverse_blp
+from gis_service.web.services import EXTENSION_KEY, Services
+
+API_VERSION = "1.0.0"
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, with its JSON error bodies replaced by RFC 9457 problems."""
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return problems.from_http_exception(error)
+
+
+def _config(settings: Settings) -> dict[str, object]:
+    return {
+        "API_TITLE": "gis-service",
+        "API_VERSION": API_VERSION,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/assets/swagger-ui/",
+        "MAX_CONTENT_LENGTH": settings.max_body_bytes,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the app. Tests pass their own engine; gunicorn workers build theirs."""
+    settings = settings or Settings.from_env()
+    app = Flask("gis_service")
+    app.config.update(_config(settings))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if engine is None:
+        engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
+    app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
+                                             geocode_index=IndexCache())
+
+    api = ProblemApi(app, spec_kwargs={"info": {"description": __doc__}})
+    api.spec.components.security_scheme(
+        "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(swagger_assets)
+    problems.register(app)
+    return app

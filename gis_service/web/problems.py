@@ -1,0 +1,113 @@
+"""RFC 9457 problem documents for every error the app can produce.
+
+One table maps exceptions to responses: our GisError hierarchy, werkzeug's HTTP exceptions,
+webargs' validation errors (400 naming the field), an unreachable database (503 with
+Retry-After) and anything unexpected (500 with fixed text and a request id; the traceback goes
+to the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, UnprocessableEntity
+
+from gis_service.errors import GisError
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 5
+log = logging.getLogger(__name__)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    field: str | None = None,
+    invalid_params: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.path if request else None,
+    }
+    if field is not None:
+        body["field"] = field
+        body["invalid_params"] = invalid_params or [{"name": field, "reason": detail}]
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def from_gis_error(error: GisError) -> Response:
+    return problem(error.status, error.title, error.detail, code=error.code, field=error.field)
+
+
+def _first_messages(messages: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Flatten webargs' {location: {field: [messages]}} into RFC 9457 invalid_params."""
+    params: list[dict[str, str]] = []
+    for location_messages in messages.values():
+        items = location_messages.items() if isinstance(location_messages, Mapping) else []
+        for name, reasons in items:
+            reason = reasons[0] if isinstance(reasons, list) and reasons else str(reasons)
+            params.append({"name": str(name), "reason": str(reason)})
+    return params
+
+
+def from_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    if isinstance(error, UnprocessableEntity) and getattr(error, "data", None):
+        # webargs reports schema violations as 422; the request itself is malformed: 400.
+        params = _first_messages(error.data.get("messages", {}))  # type: ignore[attr-defined]
+        if params:
+            first = params[0]
+            detail = f"{first['name']}: {first['reason']}"
+            return problem(400, "Invalid input", detail, code="invalid_input",
+                           field=first["name"], invalid_params=params)
+    title = error.name or "Error"
+    detail = error.description or title
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    code = title.lower().replace(" ", "_")
+    return problem(status, title, detail, code=code, headers=headers)
+
+
+def database_unavailable(error: Exception) -> Response:
+    log.warning("database unavailable: %s", error)
+    return problem(
+        503, "Service unavailable", "The database is unreachable; retry shortly.",
+        code="database_unavailable", headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def _is_connection_failure(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError) or bool(error.connection_invalidated)
+
+
+def unexpected(error: Exception) -> Response:
+    if isinstance(error, DBAPIError) and _is_connection_failure(error):
+        return database_unavailable(error)
+    request_id = uuid.uuid4().hex[:12]
+    log.exception("unhandled error, request id %s", request_id, exc_info=error)
+    return problem(500, "Internal error",
+                   f"An unexpected error occurred; quote request id {request_id}.",
+                   code="internal_error")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(GisError, from_gis_error)
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(PoolTimeout, database_unavailable)
+    app.register_error_handler(Exception, unexpected)

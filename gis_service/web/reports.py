@@ -1,0 +1,141 @@
+"""Field reports: submit, read, list, move through their lifecycle, rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
+from sqlalchemy import Connection
+
+from gis_service.auth import Forbidden, Principal
+from gis_service.coords import LonLat
+from gis_service.errors import InvalidInput
+from gis_service.reports import queries
+from gis_service.reports.duplicates import duplicate_candidates
+from gis_service.reports.idempotency import request_fingerprint
+from gis_service.reports.lifecycle import transition
+from gis_service.reports.rating import rate
+from gis_service.reports.submission import submit_once
+from gis_service.web import report_input
+from gis_service.web.access import optional_principal, required_principal
+from gis_service.web.report_json import duplicate_json, report_json
+from gis_service.web.schemas import ProblemSchema, ReportListArgs
+from gis_service.web.services import connection, services, transaction
+
+blp = Blueprint("reports", __name__, url_prefix="/v1", description="Field reports")
+API_KEY = [{"ApiKey": []}]
+
+
+def _json_body() -> object:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput("the body must be JSON", field="body")
+    return body
+
+
+def _may_see_contact(principal: Principal | None, record: queries.ReportRecord) -> bool:
+    return principal is not None and (
+        principal.role == "admin"
+        or (principal.role == "agency" and principal.agency_id == record.agency_id))
+
+
+def _visible(conn: Connection, record: queries.ReportRecord,
+             principal: Principal | None) -> dict[str, Any]:
+    contact = queries.contact_of(conn, record.id) if _may_see_contact(principal, record) else None
+    return report_json(record, contact)
+
+
+def _created(conn: Connection, report_id: int) -> dict[str, Any]:
+    record = queries.get_report_by_id(conn, report_id)
+    candidates = duplicate_candidates(
+        conn, _point(record), record.category, record.created_at, exclude_report_id=report_id)
+    return {"report": report_json(record), "duplicates": [duplicate_json(c) for c in candidates]}
+
+
+def _point(record: queries.ReportRecord) -> LonLat:
+    return LonLat(record.lon, record.lat)
+
+
+def _own(principal: Principal, record: queries.ReportRecord) -> None:
+    if principal.role == "agency" and principal.agency_id != record.agency_id:
+        raise Forbidden("this report belongs to another agency", field="id")
+
+
+@blp.route("/reports", methods=["POST"])
+@blp.doc(security=API_KEY)
+@blp.alt_response(201, description="stored: the report, its units, agency, due date, duplicates",
+                  success=True)
+@blp.alt_response(401, schema=ProblemSchema, description="missing or invalid API key")
+@blp.alt_response(422, schema=ProblemSchema, description="unknown category, outside the area, ...")
+def submit_report() -> Response:
+    """Submit a report: a category and a location (lat/lon, or an address to geocode)."""
+    body = _json_body()
+    new = report_input.new_report(body)
+    with transaction() as conn:
+        principal = required_principal(conn, "client")
+        outcome = submit_once(
+            conn, new, principal=principal,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            fingerprint=request_fingerprint(body),
+            index=services().geocode_index.get(conn),
+            tolerance_m=services().settings.snap_tolerance_m, render=_created)
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status_code
+    response.headers["Location"] = f"/v1/reports/{outcome.body['report']['id']}"
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blp.route("/reports/<string:public_id>")
+def get_report(public_id: str) -> Response:
+    """One report; its reporter's contact only for its own agency's key or an admin key."""
+    with connection() as conn:
+        principal = optional_principal(conn)
+        return jsonify(_visible(conn, queries.get_report(conn, public_id), principal))
+
+
+@blp.route("/reports")
+@blp.arguments(ReportListArgs, location="query")
+def list_reports(args: dict[str, Any]) -> Response:
+    """Reports filtered by category, status, agency, unit code, bbox and time range; paged."""
+    filters = queries.ReportFilter(
+        category=args.get("category"), status=args.get("status"), agency=args.get("agency"),
+        unit=args.get("unit"), bbox=args.get("bbox"), created_from=args.get("from_"),
+        created_to=args.get("to"))
+    with connection() as conn:
+        principal = optional_principal(conn)
+        records, more = queries.list_reports(conn, filters, page=args["page"],
+                                             page_size=args["page_size"])
+        items = [_visible(conn, record, principal) for record in records]
+    return jsonify({"page": args["page"], "page_size": args["page_size"],
+                    "next_page": args["page"] + 1 if more else None, "reports": items})
+
+
+@blp.route("/reports/<string:public_id>", methods=["PATCH"])
+@blp.doc(security=API_KEY)
+@blp.alt_response(409, schema=ProblemSchema, description="a move the lifecycle does not allow")
+def change_status(public_id: str) -> Response:
+    """Move a report to another status (its own agency's key, or an admin key)."""
+    status, note, original = report_input.status_change(_json_body())
+    with transaction() as conn:
+        principal = required_principal(conn, "agency")
+        record = queries.get_report(conn, public_id)
+        _own(principal, record)
+        duplicate_of = queries.get_report(conn, original).id if original else None
+        transition(conn, record.id, status, principal.actor, note, duplicate_of=duplicate_of)
+        return jsonify(_visible(conn, queries.get_report(conn, public_id), principal))
+
+
+@blp.route("/reports/<string:public_id>/rating", methods=["POST"])
+@blp.doc(security=API_KEY)
+def rate_report(public_id: str) -> Response:
+    """The resident's satisfaction (1-5) with a resolved report; 1-2 reopens it."""
+    satisfaction = report_input.rating(_json_body())
+    with transaction() as conn:
+        principal = required_principal(conn, "client")
+        record = queries.get_report(conn, public_id)
+        rate(conn, record.id, satisfaction, principal.actor, dt.datetime.now(dt.UTC))
+        return jsonify(report_json(queries.get_report(conn, public_id)))
