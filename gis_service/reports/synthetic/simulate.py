@@ -1,0 +1,240 @@
+"""One window of time: its incidents, then the residents' reports of them, then outcomes.
+
+Everything is drawn as whole arrays from the window's own random stream, so a window's
+result depends only on the seed and the window, and memory is bounded by the window's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gis_service.reports.synthetic import lifecycle, places, seasons, texts
+from gis_service.reports.synthetic.lifecycle import Outcome
+from gis_service.reports.synthetic.world import DAY, Window, World
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ObjectArray = npt.NDArray[np.object_]
+HOUR = 3600
+APP, WEB, HOTLINE = 0, 1, 2
+CHANNELS = ("app", "web", "hotline")
+GPS, GEOCODED, MANUAL = 0, 1, 2
+LOCATION_SOURCES = ("gps", "geocoded", "manual")
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """A window's incidents in time order; ``anchor`` is -1 for background incidents;
+    ``drawn`` is how many reports the model drew (some may fall after "now")."""
+
+    occurred: IntArray
+    commune: IntArray
+    category: IntArray
+    anchor: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    drawn: IntArray
+
+    def take(self, order: IntArray) -> Incidents:
+        return Incidents(*(getattr(self, name)[order] for name in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class Reports:
+    """A window's reports in time order; ``incident`` indexes the window's incidents, ``rank``
+    is 0 for the original (first) report of its incident."""
+
+    incident: IntArray
+    rank: IntArray
+    created: IntArray
+    category: IntArray
+    channel: IntArray
+    location_source: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    address: ObjectArray
+    description: ObjectArray
+    reporter_name: ObjectArray
+    reporter_phone: ObjectArray
+    reporter_email: ObjectArray
+    photos: IntArray
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Incidents placed in space: where, in which commune, of which category, near which
+    anchor (-1: none)."""
+
+    lon: FloatArray
+    lat: FloatArray
+    commune: IntArray
+    category: IntArray
+    anchor: IntArray
+
+    @classmethod
+    def join(cls, parts: list[_Placed]) -> _Placed:
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return cls(np.empty(0), np.empty(0), empty, empty, empty)
+        return cls(*(np.concatenate([getattr(p, name) for p in parts])
+                     for name in cls.__dataclass_fields__))
+
+
+def _categories(counts: IntArray) -> IntArray:
+    """Category indexes, each repeated its count of times."""
+    return np.repeat(np.arange(len(counts)), counts).astype(np.int64)
+
+
+def _place_background(world: World, rng: np.random.Generator, counts: IntArray) -> _Placed:
+    """Uniform points in each commune (``counts``: commune x category)."""
+    parts = []
+    for index in np.flatnonzero(counts.sum(axis=1)):
+        n = int(counts[index].sum())
+        lon, lat = world.territory.uniform_in(rng, int(index), n)
+        parts.append(_Placed(lon, lat, np.full(n, index, dtype=np.int64), _categories(counts[index]),
+                             np.full(n, -1, dtype=np.int64)))
+    return _Placed.join(parts)
+
+
+def _place_clusters(world: World, rng: np.random.Generator, counts: IntArray) -> _Placed:
+    """Gaussian clusters around each anchor (``counts``: anchor x category)."""
+    parts = []
+    for index in np.flatnonzero(counts.sum(axis=1)):
+        n = int(counts[index].sum())
+        lon, lat, commune = places.cluster_points(rng, world.territory, world.anchors[index], n)
+        parts.append(_Placed(lon, lat, commune, _categories(counts[index]),
+                             np.full(n, index, dtype=np.int64)))
+    return _Placed.join(parts)
+
+
+def _days(world: World, rng: np.random.Generator, window: Window, category: IntArray) -> IntArray:
+    """A day for each incident, following its category's seasonal profile inside the window."""
+    day = np.empty(len(category), dtype=np.int64)
+    profile = world.daily[window.first_day:window.end_day]
+    for k in np.unique(category):
+        where = np.flatnonzero(category == k)
+        cdf = np.cumsum(profile[:, k])
+        u = rng.random(len(where)) * cdf[-1]
+        day[where] = window.first_day + np.minimum(np.searchsorted(cdf, u, side="right"),
+                                                   len(cdf) - 1)
+    return day
+
+
+def incidents(world: World, rng: np.random.Generator, window: Window) -> Incidents:
+    """The window's incidents: Poisson counts per commune/cluster and category, placed in
+    space and time, each with its Poisson number of reports; sorted by time."""
+    mass = world.daily[window.first_day:window.end_day].sum(axis=0)
+    placed = _Placed.join([
+        _place_background(world, rng, rng.poisson(world.background_mean * mass)),
+        _place_clusters(world, rng, rng.poisson(world.cluster_mean * mass)),
+    ])
+    occurred = (world.start_s + DAY * _days(world, rng, window, placed.category)
+                + seasons.seconds_of_day(rng, len(placed.category)))
+    drawn = rng.poisson(world.rate[placed.commune]).astype(np.int64)
+    found = Incidents(occurred, placed.commune, placed.category, placed.anchor, placed.lon,
+                      placed.lat, drawn)
+    return found.take(np.argsort(occurred, kind="stable"))
+
+
+def _channels(world: World, rng: np.random.Generator, rural: BoolArray) -> IntArray:
+    params = world.params
+    shares = np.where(rural[:, None], np.array(params.rural_channels),
+                      np.array(params.urban_channels))
+    cumulative = np.cumsum(shares / shares.sum(axis=1, keepdims=True), axis=1)
+    channel: IntArray = (rng.random(len(rural))[:, None] > cumulative[:, :-1]).sum(axis=1)
+    return channel.astype(np.int64)
+
+
+def _location_sources(rng: np.random.Generator, channel: IntArray) -> IntArray:
+    """Apps send GPS (a few residents move the pin by hand); the web portal and the hotline
+    operators mostly type an address the geocoder places, sometimes click the map."""
+    u = rng.random(len(channel))
+    return np.select(
+        [channel == APP, channel == WEB],
+        [np.where(u < 0.95, GPS, MANUAL), np.where(u < 0.60, GEOCODED, MANUAL)],
+        np.where(u < 0.75, GEOCODED, MANUAL),
+    ).astype(np.int64)
+
+
+def _contacts(world: World, rng: np.random.Generator, found: Incidents, *, incident: IntArray,
+              rank: IntArray, channel: IntArray) -> tuple[ObjectArray, ObjectArray, ObjectArray]:
+    """Reporters live in the incident's commune; frequent reporters are favoured (the square
+    of a uniform draw), and the residents reporting one incident are all different people.
+    Every report can be answered: calls and app accounts have a phone, web forms an e-mail."""
+    commune = found.commune[incident]
+    pool = world.reporter_pool[commune]
+    first = (pool * rng.random(len(found.commune))[incident] ** 2).astype(np.int64)
+    reporter = world.reporter_offset[commune] + (first + rank) % pool
+    n = len(channel)
+    u_name, u_phone, u_email = rng.random(n), rng.random(n), rng.random(n)
+    has_name = u_name < np.select([channel == APP, channel == WEB], [0.85, 0.80], 0.70)
+    has_phone = (channel != WEB) | (u_phone < 0.40)
+    has_email = (channel == WEB) | ((channel == APP) & (u_email < 0.30))
+    people = world.reporters
+    return (np.where(has_name, people.names[reporter], ""),
+            np.where(has_phone, people.phones[reporter], ""),
+            np.where(has_email, people.emails[reporter], ""))
+
+
+def _report_times(world: World, rng: np.random.Generator, found: Incidents, incident: IntArray,
+                  rank: IntArray) -> IntArray:
+    """The first report comes soon after the incident, each duplicate some hours after it."""
+    params = world.params
+    first = found.occurred + (HOUR * rng.exponential(params.first_report_delay_hours,
+                                                     len(found.occurred))).astype(np.int64)
+    later = (HOUR * rng.exponential(params.duplicate_delay_hours, len(rank))).astype(np.int64)
+    return first[incident] + np.where(rank > 0, later, 0)
+
+
+def _jitter_sigma(world: World, source: IntArray) -> FloatArray:
+    params = world.params
+    return np.select([source == GPS, source == MANUAL],
+                     [params.jitter_gps_m, params.jitter_manual_m], params.jitter_geocoded_m)
+
+
+def _addresses(world: World, rng: np.random.Generator, found: Incidents, *, incident: IntArray,
+               created: IntArray, source: IntArray) -> ObjectArray:
+    """Typed addresses for geocoded and manual reports and a quarter of GPS ones; after the
+    reform most residents use the new ward's name."""
+    commune = found.commune[incident]
+    new_names = (created >= world.reform_s) & (rng.random(len(created)) < 0.6)
+    written = texts.addresses(rng, world.book, commune=commune, rural=world.rural[commune],
+                              new_names=new_names,
+                              landmark=world.landmarks[found.anchor[incident]])
+    typed = (source != GPS) | (rng.random(len(created)) < 0.25)
+    return np.where(typed, written, "")
+
+
+def reports(world: World, rng: np.random.Generator, found: Incidents) -> Reports:
+    """Each incident's reports (``drawn`` of them, those before "now" kept), in time order."""
+    incident = np.repeat(np.arange(len(found.drawn)), found.drawn)
+    rank = np.arange(len(incident)) - np.repeat(np.cumsum(found.drawn) - found.drawn, found.drawn)
+    created = _report_times(world, rng, found, incident, rank)
+    keep = created < world.now_s
+    order = np.argsort(created[keep], kind="stable")
+    incident, rank, created = incident[keep][order], rank[keep][order], created[keep][order]
+    category = found.category[incident]
+    rural = world.rural[found.commune[incident]]
+    channel = _channels(world, rng, rural)
+    source = _location_sources(rng, channel)
+    lon, lat = places.jitter(rng, world.territory, commune=found.commune[incident],
+                             lon=found.lon[incident], lat=found.lat[incident],
+                             sigma_m=_jitter_sigma(world, source))
+    name, phone, email = _contacts(world, rng, found, incident=incident, rank=rank,
+                                   channel=channel)
+    outcome = lifecycle.simulate(rng, created=created, category=category, rural=rural,
+                                 duplicate=rank > 0, now=world.now_s, profiles=world.profiles,
+                                 params=world.params)
+    return Reports(
+        incident=incident, rank=rank, created=created, category=category, channel=channel,
+        location_source=source, lon=lon, lat=lat,
+        address=_addresses(world, rng, found, incident=incident, created=created, source=source),
+        description=texts.descriptions(rng, world.codes, category),
+        reporter_name=name, reporter_phone=phone, reporter_email=email,
+        photos=texts.photo_counts(rng, channel), outcome=outcome,
+    )
