@@ -9,6 +9,7 @@ from gis_service.db import migrate
 from gis_service.db.engine import make_engine
 
 TABLES = {
+    "api_key_usage",
     "generation", "admin_unit", "admin_unit_part", "unit_crosswalk", "boundary_load",
     "category", "agency", "jurisdiction_rule", "report", "report_contact", "report_event",
     "calendar_day", "api_key", "idempotency_key",

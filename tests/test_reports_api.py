@@ -12,7 +12,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gis_service.auth import issue_key, revoke_key
-from gis_service.db.schema import agency, idempotency_key, report, report_contact, report_event
+from gis_service.db.schema import (
+    agency,
+    api_key,
+    api_key_usage,
+    idempotency_key,
+    report,
+    report_contact,
+    report_event,
+)
 from gis_service.web import create_app
 from tests.conftest import ReportsDB
 
@@ -208,3 +216,25 @@ def test_list_filters_and_pages(client: FlaskClient, reports_db: ReportsDB) -> N
     for bad in ({"bbox": "1,2,3"}, {"page_size": 0}, {"status": "lost"},
                 {"from": "2026-01-02T00:00:00+07:00", "to": "2026-01-01T00:00:00+07:00"}):
         assert client.get("/v1/reports", query_string=bad).status_code == 400
+
+
+def _windows_used(reports_db: ReportsDB, key: str) -> int:
+    prefix = key.split("_")[1]
+    with reports_db.engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).select_from(api_key_usage.join(api_key))
+            .where(api_key.c.prefix == prefix)).scalar_one())
+
+
+def test_per_key_rate_limit_answers_429_with_retry_after(client: FlaskClient,
+                                                         reports_db: ReportsDB) -> None:
+    for _attempt in range(3):
+        with reports_db.engine.begin() as conn:
+            limited = issue_key(conn, name="limited", role="client", rate_limit_per_minute=3).key
+        statuses = [client.get("/v1/reports", query_string={"page_size": 1},
+                               headers=headers(limited)).status_code for _ in range(5)]
+        refused = client.post("/v1/reports", json=NEW, headers=headers(limited))
+        if _windows_used(reports_db, limited) == 1:  # not split by the turn of a minute
+            break
+    assert statuses == [200, 200, 200, 429, 429]
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 61

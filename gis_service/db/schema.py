@@ -367,3 +367,12 @@ idempotency_key = Table(
     Column("report_id", BigInteger, ForeignKey("report.id")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Requests per API key per minute, for rate limits shared by every worker process.
+api_key_usage = Table(
+    "api_key_usage",
+    metadata,
+    Column("api_key_id", Integer, ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("requests", Integer, nullable=False),
+)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select, true
 
 from gis_service.db.schema import (
     admin_unit,
@@ -192,7 +192,7 @@ def _conditions(filters: ReportFilter) -> list[Any]:
 def list_reports(conn: Connection, filters: ReportFilter, *, page: int = 1,
                  page_size: int = 100) -> tuple[list[ReportRecord], bool]:
     """One page of reports, newest first, and whether another page follows."""
-    query = (_base().where(and_(*_conditions(filters)))
+    query = (_base().where(and_(true(), *_conditions(filters)))
              .order_by(report.c.created_at.desc(), report.c.id.desc())
              .limit(page_size + 1).offset((page - 1) * page_size))
     rows = conn.execute(query).all()

@@ -6,6 +6,8 @@ from flask import request
 from sqlalchemy import Connection
 
 from gis_service.auth import Principal, authenticate, require_role
+from gis_service.ratelimit import count_request
+from gis_service.web.services import services
 
 HEADER = "X-API-Key"
 
@@ -22,10 +24,15 @@ def presented_key() -> str | None:
 def optional_principal(conn: Connection) -> Principal | None:
     """Anonymous readers are allowed; a key, when given, must be valid."""
     key = presented_key()
-    return None if key is None else authenticate(conn, key)
+    if key is None:
+        return None
+    principal = authenticate(conn, key)
+    count_request(services().engine, principal)
+    return principal
 
 
 def required_principal(conn: Connection, *roles: str) -> Principal:
     principal = authenticate(conn, presented_key())
+    count_request(services().engine, principal)
     require_role(principal, *roles)
     return principal

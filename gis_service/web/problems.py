@@ -53,7 +53,10 @@ def problem(
 
 
 def from_gis_error(error: GisError) -> Response:
-    return problem(error.status, error.title, error.detail, code=error.code, field=error.field)
+    retry_after = getattr(error, "retry_after_s", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem(error.status, error.title, error.detail, code=error.code, field=error.field,
+                   headers=headers)
 
 
 def _first_messages(messages: Mapping[str, Any]) -> list[dict[str, str]]:
