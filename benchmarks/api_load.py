@@ -22,11 +22,12 @@ import statistics
 import time
 import urllib.request
 
-from support import gunicorn_server, hue_database, wrk
 from sqlalchemy import text
 
 from gis_service.config import Settings
 from gis_service.db.engine import make_engine
+
+from support import gunicorn_server, hue_database, wrk
 
 
 def province_points(url: str, settings: Settings, count: int, seed: int) -> list[tuple[float, float]]:
