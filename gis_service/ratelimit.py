@@ -37,8 +37,9 @@ class Usage:
 def count_request(engine: Engine, principal: Principal) -> Usage:
     """Count one request against the key's current minute; raise TooManyRequests over the limit."""
     window = func.date_trunc("minute", func.now())
-    stmt = insert(api_key_usage).values(api_key_id=principal.key_id, window_start=window, requests=1)
-    stmt = stmt.on_conflict_do_update(
+    counted = insert(api_key_usage).values(api_key_id=principal.key_id, window_start=window,
+                                           requests=1)
+    stmt = counted.on_conflict_do_update(
         index_elements=[api_key_usage.c.api_key_id, api_key_usage.c.window_start],
         set_={"requests": api_key_usage.c.requests + 1},
     ).returning(

@@ -19,7 +19,7 @@ def rate(conn: Connection, report_id: int, satisfaction: int, actor: str,
          now: dt.datetime | None = None) -> str:
     """Record the resident's satisfaction (1-5); return the report's status afterwards."""
     now = now or dt.datetime.now(dt.UTC)
-    status = conn.execute(
+    status: str = conn.execute(
         select(report.c.status).where(report.c.id == report_id).with_for_update()
     ).scalar_one()
     if status not in RATABLE:

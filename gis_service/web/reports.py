@@ -25,7 +25,7 @@ from gis_service.web.schemas import ProblemSchema, ReportListArgs
 from gis_service.web.services import connection, services, transaction
 
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Field reports")
-API_KEY = [{"ApiKey": []}]
+API_KEY: list[dict[str, list[str]]] = [{"ApiKey": []}]
 
 
 def _json_body() -> object:
