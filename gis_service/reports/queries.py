@@ -80,6 +80,10 @@ class ReportFilter:
     bbox: tuple[float, float, float, float] | None = None
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    #: Any of these (Open311 filters take comma lists); empty means no filter.
+    public_ids: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,9 @@ def _conditions(filters: ReportFilter) -> list[Any]:
         found.append(report.c.created_at >= filters.created_from)
     if filters.created_to:
         found.append(report.c.created_at < filters.created_to)
+    any_of = ((report.c.public_id, filters.public_ids), (report.c.category, filters.categories),
+              (report.c.status, filters.statuses))
+    found += [column.in_(values) for column, values in any_of if values]
     return found
 
 
