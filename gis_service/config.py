@@ -52,6 +52,16 @@ def _port(raw: str) -> int:
     return value
 
 
+def _tiles_url(raw: str) -> str:
+    # Leaflet fills in {z}, {x} and {y}; a URL without them would fetch one image for every tile.
+    if not raw.startswith(("http://", "https://", "/")):
+        raise ValueError("must be an http(s) URL or a path on this server")
+    missing = [part for part in ("{z}", "{x}", "{y}") if part not in raw]
+    if missing:
+        raise ValueError(f"must contain {', '.join(missing)}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the environment variable that sets it.
@@ -84,6 +94,11 @@ class Settings:
     db_pool_size: int = 5
     #: GIS_MAX_BODY_BYTES: larger request bodies are refused with 413.
     max_body_bytes: int = 8 * 1024 * 1024
+    #: GIS_TILES_URL: base map tiles for /maps ({z}/{x}/{y} template); empty = no tiles, a
+    #: plain background, so the maps need no internet.
+    tiles_url: str = ""
+    #: GIS_TILES_ATTRIBUTION: credit shown under the tiles (default: the tile server's host).
+    tiles_attribution: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +122,8 @@ class Settings:
             threads=_read(env, "GIS_THREADS", _positive_int, default.threads),
             db_pool_size=_read(env, "GIS_DB_POOL_SIZE", _positive_int, default.db_pool_size),
             max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
+            tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
+            tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
         )
 
     @property

@@ -41,6 +41,9 @@ elif [ ! -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
   missing+=("postgresql-$major-postgis-3")
 fi
 
+# npm installs the maps' scripts and stylesheets (package-lock.json) for every job that serves them.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)

@@ -14,6 +14,12 @@ from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.db.scratch import scratch_database
+from gis_service.reports.generator import (
+    GeneratedHistory,
+    category_codes,
+    generate,
+    load_communes,
+)
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -127,4 +133,47 @@ def reports_db(server_url: str, settings: Settings) -> Iterator[ReportsDB]:
             keys = {role: issue_key(connection, name=f"test-{role}", role=role).key
                     for role in ("client", "admin")}
         yield ReportsDB(settings, engine, keys)
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class HistoryDB:
+    """A database of its own with Huế, the report config and a generated history imported:
+    the analyses' test data (hot spots, coverage, maps, notebooks)."""
+
+    settings: Settings
+    engine: Engine
+    url: str
+    history: GeneratedHistory
+    imported: int
+
+
+#: The generator's default size, and a fixed seed so every run sees the same history.
+HISTORY_REPORTS = 37_000
+HISTORY_SEED = 5
+
+
+@pytest.fixture(scope="session")
+def history_db(server_url: str, settings: Settings,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryDB]:
+    """Boundaries, config, and about 37,000 generated reports over two years (seed 5), imported
+    with the bulk importer; the generator's truth file is at ``history.truth_path``. Read-only:
+    tests must not change it (use a rolled-back transaction for anything they write)."""
+    require_data(settings)
+    from gis_service.reports.importer import import_reports  # noqa: PLC0415  # only its users pay
+    from gis_service.reports.setup import load_config  # noqa: PLC0415
+
+    with scratch_database(server_url, settings, "test_history") as url:
+        engine = make_engine(url, settings)
+        with engine.begin() as connection:
+            load_manifest(connection, settings)
+            load_config(connection, settings)
+        with engine.connect() as connection:
+            communes = load_communes(connection)
+        history = generate(communes, out=tmp_path_factory.mktemp("history") / "history.csv",
+                           count=HISTORY_REPORTS, seed=HISTORY_SEED,
+                           categories=category_codes(settings))
+        with engine.begin() as connection:
+            summary = import_reports(connection, history.reports_path, strict=True)
+        yield HistoryDB(settings, engine, url, history, summary.imported)
         engine.dispose()

@@ -37,6 +37,6 @@ def demo(app: AppContext, then_serve: bool) -> None:
             click.echo(f"boundaries {result.code} ({result.status}): {loaded} units written")
 
     if then_serve:
-        click.echo(f"serving on http://{settings.host}:{settings.port}  "
-                   "(API docs /docs, health /healthz, reverse /v1/reverse?lat=16.4779&lon=107.611)")
+        click.echo(f"serving on http://{settings.host}:{settings.port}  (maps /maps, API docs "
+                   "/docs, health /healthz, reverse /v1/reverse?lat=16.4779&lon=107.611)")
         serve(settings)

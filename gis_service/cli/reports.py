@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from gis_service.cli.context import AppContext
 from gis_service.cli.reports_generate import generate_command
+from gis_service.cli.reports_import import import_command
 from gis_service.errors import GisError
 from gis_service.reports.calendar import TZ
 from gis_service.reports.lifecycle import escalate_overdue, overdue_by_agency
@@ -38,6 +39,7 @@ def reports() -> None:
 
 
 reports.add_command(generate_command)
+reports.add_command(import_command)
 
 
 @reports.command("load-config")

@@ -13,8 +13,12 @@ from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
 from gis_service.web import problems
 from gis_service.web.assets import swagger_assets
+from gis_service.web.coverage import blp as coverage_blp
 from gis_service.web.geocode import blp as geocode_blp
 from gis_service.web.health import blp as health_blp
+from gis_service.web.hotspots import blp as hotspots_blp
+from gis_service.web.maps import blp as maps_blp
+from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.services import EXTENSION_KEY, Services
@@ -57,8 +61,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api = ProblemApi(app, spec_kwargs={"info": {"description": __doc__}})
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
-    for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp):
+    for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp, open311_blp, hotspots_blp,
+                      coverage_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
+    app.register_blueprint(maps_blp)
     problems.register(app)
     return app

@@ -6,9 +6,12 @@ schemas still document those answers, and the schema tests check the two agree.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from gis_service.db.schema import REPORT_STATUSES
+from gis_service.analysis.selection import as_instant
+from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
 LON_DOC = {"description": "WGS84 longitude", "minimum": -180, "maximum": 180, "example": 107.611}
@@ -180,3 +183,61 @@ class ReportListArgs(Schema):
         start, end = data.get("from_"), data.get("to")
         if start is not None and end is not None and start >= end:  # type: ignore[operator]
             raise ValidationError("from must be before to", field_name="from")
+
+
+# -- hot spots (issue 5) ---------------------------------------------------------------------
+class CommaList(fields.Field):
+    """A query parameter given once with commas (``a,b``), repeated (``x=a&x=b``), or both."""
+
+    is_multiple = True
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object
+                     ) -> list[str]:
+        values = value if isinstance(value, list) else [value]
+        codes = [part.strip() for item in values for part in str(item).split(",")]
+        if not all(codes) or any(len(code) > 64 for code in codes):
+            raise ValidationError("give category codes, separated by commas")
+        return codes
+
+
+class DayOrTime(fields.Field):
+    """``YYYY-MM-DD`` (midnight in Huế) or an ISO 8601 date-time (without an offset: Huế's clock)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object
+                     ) -> dt.date | dt.datetime:
+        text = str(value)
+        try:
+            return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError("use YYYY-MM-DD or an ISO 8601 date-time") from None
+
+
+class HotspotArgs(Schema):
+    res = fields.Integer(load_default=9, validate=validate.Range(min=7, max=10),
+                         metadata={"description": "H3 resolution, 7 (5 km²) to 10 (0.015 km²)"})
+    k = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5),
+                       metadata={"description": "rings of neighbouring cells, 1 to 5"})
+    weights = fields.String(load_default="binary", validate=validate.OneOf(["binary", "decay"]),
+                            metadata={"description": "binary, or decay: 1/(1 + rings away)"})
+    category = CommaList(metadata={"description": "category codes (comma-separated or repeated)",
+                                   "type": "string"})
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    from_ = DayOrTime(data_key="from", metadata={
+        "description": "created at or after (YYYY-MM-DD is midnight in Huế)", "type": "string"})
+    to = DayOrTime(metadata={"description": "created before", "type": "string"})
+    format = fields.String(load_default="geojson", validate=validate.OneOf(["geojson", "csv"]),
+                           metadata={"description": "geojson (default) or csv (no geometry)"})
+
+    @validates_schema
+    def _ordered(self, data: dict[str, object], **kwargs: object) -> None:
+        start, end = data.get("from_"), data.get("to")
+        if isinstance(start, dt.date) and isinstance(end, dt.date):
+            begin, finish = as_instant(start), as_instant(end)
+            if begin is not None and finish is not None and begin >= finish:
+                raise ValidationError("from must be before to", field_name="from")
+
+
+class EmergingArgs(HotspotArgs):
+    period = fields.String(load_default="month", validate=validate.OneOf(["week", "month"]),
+                           metadata={"description": "week (from Monday) or month; 10 at least"})

@@ -1,0 +1,169 @@
+"""Hot spots on a million reports: ``hotspots()`` end to end against PySAL esda's Gi*.
+
+Builds its own throw-away database (migrated, Huế's boundaries, the report config), writes a
+synthetic history of ``--reports`` reports with the generator and loads it with the bulk
+importer (``--database-url`` reuses a database that already has reports instead). Then, at
+resolution 9 with k = 1 and binary weights:
+
+1. ``end_to_end_cold_s``: ``gis_service.analysis.hotspots()`` with empty caches, from the
+   query to the finished GeoDataFrame (counts in SQL, the study area's cells, the weights,
+   Gi*, p, BH, classes, hexagon polygons);
+2. ``end_to_end_warm_s``: the same call again (study area, weights and polygons cached), the
+   median of ``--repeat``;
+3. ``gi_star_s``: our Gi* alone (z, p, BH, classes) on the same counts and weights;
+4. ``esda_s``: ``esda.G_Local(counts, w, star=True, transform='B', permutations=0)`` on the same
+   counts and neighbour lists (a ``libpysal.weights.W`` built beforehand, not timed), and
+   ``esda_graph_s`` with a ``libpysal.graph.Graph`` instead (esda's faster path).
+
+Ratios are esda's time over ours; ``max_abs_z_diff`` compares esda's z-scores with the
+end-to-end result's. Targets (issue 5): end to end under 3 s, at least 5 times faster than esda,
+equal z-scores. The machine is shared: compare ratios. The last line is one JSON object.
+
+    .venv/bin/python benchmarks/hotspots.py [--reports N] [--repeat R] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from esda.getisord import G_Local
+from libpysal.graph import Graph
+from libpysal.weights import W
+from sqlalchemy import Connection, func, select
+
+from gis_service.analysis import grid, hotspots
+from gis_service.analysis.selection import report_selection
+from gis_service.analysis.sql import hotspots as sql
+from gis_service.analysis.statistics.hotspots import gi_star
+from gis_service.config import Settings
+from gis_service.db.engine import make_engine
+from gis_service.db.schema import report
+from gis_service.reports.generator import category_codes, generate, load_communes
+from gis_service.reports.importer import import_reports
+from gis_service.reports.setup import load_config
+
+from support import hue_database  # benchmarks/support.py, beside this script
+
+TARGET_S = 3.0
+TARGET_RATIO = 5.0
+Result = TypeVar("Result")
+
+
+def timed(call: Callable[[], Result]) -> tuple[float, Result]:
+    began = time.perf_counter()
+    result = call()
+    return time.perf_counter() - began, result
+
+
+def median_time(call: Callable[[], object], repeat: int) -> float:
+    return statistics.median(timed(call)[0] for _ in range(repeat))
+
+
+@contextmanager
+def history_database(settings: Settings, reports: int, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A scratch database with ``reports`` generated reports loaded by the importer."""
+    with hue_database(settings, "bench_hotspots") as url, tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(url, settings)
+        with engine.begin() as conn:
+            load_config(conn, settings)
+        with engine.connect() as conn:
+            communes = load_communes(conn)
+        history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
+                           categories=category_codes(settings))
+        print(f"generated {history.reports:,} reports in {history.seconds:.1f} s", file=sys.stderr)
+        with engine.begin() as conn:
+            import_s, summary = timed(lambda: import_reports(conn, history.reports_path, strict=True))
+        print(summary.describe(), file=sys.stderr)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE report")
+        engine.dispose()
+        yield url, {"generate_s": round(history.seconds, 1), "import_s": round(import_s, 1)}
+
+
+def esda_times(counts: np.ndarray, neighbours: dict[int, list[int]], repeat: int
+               ) -> tuple[float, float, np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands and disconnected components at the coast
+        w = W(neighbours, silence_warnings=True)
+        graph = Graph.from_W(w)
+        result = G_Local(counts, w, transform="B", star=True, permutations=0)
+        esda_s = median_time(lambda: G_Local(counts, w, transform="B", star=True, permutations=0),
+                             repeat)
+        graph_s = median_time(
+            lambda: G_Local(counts, graph, transform="B", star=True, permutations=0), repeat)
+    return esda_s, graph_s, np.asarray(result.Zs)
+
+
+def measure(conn: Connection, resolution: int, k: int, repeat: int) -> dict[str, Any]:
+    grid.clear_caches()
+    cold_s, frame = timed(lambda: hotspots(conn, resolution=resolution, k=k))
+    warm_s = median_time(lambda: hotspots(conn, resolution=resolution, k=k), repeat)
+    sql_s = median_time(lambda: sql.cell_counts(conn, resolution, report_selection()), repeat)
+    found = sql.cell_counts(conn, resolution, report_selection())
+    cells = grid.with_cells(grid.study_area(conn, resolution), found.cells)
+    assert grid.cell_names(cells) == frame.cell.tolist()  # the same cells, in the same order
+    grid.clear_caches()
+    weights_s, weights = timed(lambda: grid.weights(cells, k, "binary"))
+    counts = frame["count"].to_numpy(dtype=np.float64)
+    gi_s = median_time(lambda: gi_star(counts, weights), repeat)
+    esda_s, graph_s, esda_z = esda_times(counts, weights.neighbours(), repeat)
+    reports = conn.execute(select(func.count()).select_from(report)).scalar_one()
+    return {
+        "reports": reports, "resolution": resolution, "k": k, "cells": len(frame),
+        "hot_cells": int(frame.cls.str.startswith("hot").sum()),
+        "end_to_end_cold_s": round(cold_s, 3), "end_to_end_warm_s": round(warm_s, 3),
+        "sql_counts_s": round(sql_s, 3), "weights_s": round(weights_s, 3),
+        "gi_star_s": round(gi_s, 4), "esda_s": round(esda_s, 3), "esda_graph_s": round(graph_s, 3),
+        "ratio_esda_to_gi_star": round(esda_s / gi_s, 1),
+        "ratio_esda_graph_to_gi_star": round(graph_s / gi_s, 1),
+        "ratio_esda_to_end_to_end_warm": round(esda_s / warm_s, 2),
+        "max_abs_z_diff": float(np.abs(frame.z.to_numpy() - esda_z).max()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--resolution", type=int, default=9)
+    parser.add_argument("--k", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", help="a database that already has reports")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+
+    @contextmanager
+    def database() -> Iterator[tuple[str, dict[str, Any]]]:
+        if args.database_url:
+            yield args.database_url, {}
+        else:
+            with history_database(settings, args.reports, args.seed) as found:
+                yield found
+
+    with database() as (url, setup):
+        engine = make_engine(url, dataclasses.replace(settings, statement_timeout_ms=600_000))
+        with engine.connect() as conn:
+            result = {**measure(conn, args.resolution, args.k, args.repeat), **setup}
+        engine.dispose()
+    result["meets_target"] = bool(result["end_to_end_cold_s"] < TARGET_S
+                                  and result["ratio_esda_to_gi_star"] >= TARGET_RATIO
+                                  and result["max_abs_z_diff"] < 1e-6)
+    for key, value in result.items():
+        print(f"{key:>32}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The analyses' public Python API: every function takes a SQLAlchemy connection and returns
+a GeoPandas GeoDataFrame (EPSG:4326), or a pandas DataFrame for tables without places
+(``coverage_by_category``, ``coverage_summary``, ``reporting_rates``). The HTTP endpoints, the
+maps and the notebooks call these.
+
+>>> from gis_service.analysis import hotspots
+>>> frame = hotspots(conn, resolution=9, k=1)  # doctest: +SKIP
+"""
+
+from gis_service.analysis.coverage import (
+    cell_coverage,
+    coverage,
+    coverage_by_category,
+    coverage_summary,
+    populated_gaps,
+    reporting_rates,
+)
+from gis_service.analysis.hotspots import emerging_hotspots, hotspots
+
+__all__ = [
+    "cell_coverage",
+    "coverage",
+    "coverage_by_category",
+    "coverage_summary",
+    "emerging_hotspots",
+    "hotspots",
+    "populated_gaps",
+    "reporting_rates",
+]

@@ -1,0 +1,1 @@
+"""All the analyses' SQL, one module per analysis; the statistics never touch the database."""

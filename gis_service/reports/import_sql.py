@@ -1,0 +1,379 @@
+"""The SQL steps of a bulk import: one statement each over the staging tables.
+
+After the rows are staged (:mod:`gis_service.reports.import_stage`), everything else is
+set-based and built from the same builders single-report intake uses, so a report stores the
+same either way:
+
+0. :func:`drop_stored`: rows whose public id is already stored leave (counted as present),
+   so importing a file again does no work for them.
+1. :func:`snap`: :func:`gis_service.snapping.snap_select` once per generation over the rows
+   of its validity period, and once more with the current (active) generation over the rows
+   from other periods (rows of the current period share its one snap).
+2. :func:`place`: rows outside the service area in either generation are rejected; the rest
+   get both sets of units and a report id, the next value of ``report``'s own sequence taken
+   now, so duplicates can point at originals inserted in the same statement.
+3. :func:`route`: :func:`gis_service.reports.routing.route_select` over that table.
+4. :func:`due`: :func:`gis_service.reports.calendar.due_at_sql` with the category's deadline.
+5. :func:`drop_orphan_duplicates`: duplicates whose original is neither stored nor standing.
+6. :func:`near`: :func:`gis_service.proximity.neighbour_select` in the current generation.
+7. :func:`insert_reports`, :func:`insert_contacts`, :func:`insert_events`.
+
+Rejections land in the ``rejected`` table and leave ``place``; only standing rows go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Select,
+    SmallInteger,
+    Text,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import REGCLASS, array
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from gis_service.cells import RESOLUTIONS
+from gis_service.db.schema import category, generation, report, report_contact, report_event
+from gis_service.proximity import neighbour_select
+from gis_service.reports import import_summary as why
+from gis_service.reports.calendar import due_at_sql
+from gis_service.reports.import_format import MEDIA_SEPARATOR
+from gis_service.reports.import_stage import Staging
+from gis_service.reports.routing import route_select
+from gis_service.snapping import snap_select
+
+ROUTING_ACTOR = "system:routing"
+_SNAP_COLUMNS = ("idx", "commune_id", "district_id", "province_id", "match", "distance_m")
+_TERMINAL_AT_RESPONSE = ("rejected", "duplicate")
+_OPEN_AT_RESPONSE = ("accepted", "assigned", "in_progress")
+
+
+def _rows(conn: Connection, statement: Executable) -> int:
+    """Run a write; return how many rows it wrote (SQLAlchemy keeps INSERT counts only if asked)."""
+    return int(conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
+
+
+def _text(value: str) -> ColumnElement[str]:
+    return literal(value, Text)
+
+
+def drop_stored(conn: Connection, st: Staging) -> int:
+    """Take rows whose public id is already stored out of the import; return how many."""
+    return _rows(conn, delete(st.rows).where(report.c.public_id == st.rows.c.public_id))
+
+
+def generations_used(conn: Connection, st: Staging) -> list[int]:
+    """The generations valid on the dates of the rows still to import."""
+    return [int(g) for g in conn.execute(
+        select(st.rows.c.generation_id).distinct().order_by(st.rows.c.generation_id)).scalars()]
+
+
+def snap(conn: Connection, st: Staging, generation_ids: Sequence[int], current_id: int,
+         tolerance_m: float) -> None:
+    """Snap each row in the generation valid on its date, and in the current one."""
+    rows = st.rows
+    for generation_id in sorted(set(generation_ids)):
+        _snap_into(conn, st, generation_id, rows.c.generation_id == generation_id, tolerance_m)
+    if any(g != current_id for g in generation_ids):
+        _snap_into(conn, st, current_id, rows.c.generation_id != current_id, tolerance_m)
+
+
+def _snap_into(conn: Connection, st: Staging, generation_id: int, which: ColumnElement[bool],
+               tolerance_m: float) -> None:
+    points = select(st.rows.c.idx, st.rows.c.lon, st.rows.c.lat).where(which).subquery("points")
+    snapped = snap_select(points, generation_id, tolerance_m).subquery("snapped")
+    conn.execute(insert(st.snap).from_select(
+        ["generation_id", *_SNAP_COLUMNS],
+        select(literal(generation_id, SmallInteger), *(snapped.c[name] for name in _SNAP_COLUMNS)),
+    ))
+
+
+def place(conn: Connection, st: Staging, current_id: int, tolerance_m: float) -> int:
+    """Reject rows outside the service area; put the others in ``place``; return how many."""
+    rows, then, now = st.rows, st.snap.alias("then"), st.snap.alias("now")
+    pairs = (
+        rows.join(then, and_(then.c.idx == rows.c.idx, then.c.generation_id == rows.c.generation_id))
+        .join(now, and_(now.c.idx == rows.c.idx, now.c.generation_id == current_id))
+    )
+    outside = or_(then.c.match == _text("outside"), now.c.match == _text("outside"))
+    which = case((then.c.match == _text("outside"), then.c.generation_id), else_=now.c.generation_id)
+    conn.execute(insert(st.rejected).from_select(
+        ["idx", "reason", "detail"],
+        select(rows.c.idx, _text(why.OUTSIDE_SERVICE_AREA), func.format(
+            "the point (lon %s, lat %s) is more than %s m from every commune of generation %s",
+            rows.c.lon, rows.c.lat, literal(tolerance_m), _generation_code(which)))
+        .select_from(pairs).where(outside),
+    ))
+    sequence = sql_cast(func.pg_get_serial_sequence(_text(report.name), _text("id")), REGCLASS)
+    return _rows(conn, insert(st.place).from_select(
+        [c.name for c in st.place.columns],
+        select(
+            rows.c.idx,
+            func.nextval(sequence),
+            rows.c.lon, rows.c.lat, rows.c.category,
+            then.c.generation_id, then.c.commune_id, then.c.district_id, then.c.province_id,
+            then.c.match, then.c.distance_m,
+            now.c.generation_id, now.c.commune_id, now.c.district_id, now.c.province_id,
+        )
+        .select_from(pairs)
+        .where(~outside),
+    ))
+
+
+def _generation_code(generation_id: ColumnElement[Any]) -> ColumnElement[str]:
+    return select(generation.c.code).where(generation.c.id == generation_id).scalar_subquery()
+
+
+def _reject_from_place(conn: Connection, st: Staging, reason: str, found: Select[Any]) -> int:
+    """Record ``found`` (rows of ``(idx, detail)``) as rejected and take them out of ``place``."""
+    rows = found.subquery("found")
+    conn.execute(insert(st.rejected).from_select(
+        ["idx", "reason", "detail"], select(rows.c.idx, _text(reason), rows.c.detail)))
+    return _rows(conn, delete(st.place).where(
+        st.place.c.idx.in_(select(st.rejected.c.idx).where(st.rejected.c.reason == reason))))
+
+
+def route(conn: Connection, st: Staging) -> int:
+    """Route every standing row; reject those no agency can take. Returns rows rejected."""
+    conn.execute(insert(st.route).from_select(
+        ["idx", "agency_id", "routing_rule_id", "routing_reason"], route_select(st.place)))
+    unroutable = (
+        select(st.route.c.idx, st.route.c.routing_reason.label("detail"))
+        .where(st.route.c.agency_id.is_(None))
+    )
+    return _reject_from_place(conn, st, why.UNROUTABLE, unroutable)
+
+
+def due(conn: Connection, st: Staging) -> int:
+    """Each standing row's deadline from its category; reject rows the calendar cannot date."""
+    rows = st.rows
+    conn.execute(insert(st.due).from_select(
+        ["idx", "due_at"],
+        select(st.place.c.idx, due_at_sql(rows.c.created_at, category.c.deadline_amount,
+                                          category.c.deadline_unit))
+        .join_from(st.place, rows, rows.c.idx == st.place.c.idx)
+        .join(category, category.c.code == rows.c.category),
+    ))
+    undated = (
+        select(st.due.c.idx, func.format(
+            "no working-day calendar for the deadline of a report made %s; run "
+            "gis-service reports load-config with the years needed", rows.c.created_at,
+        ).label("detail"))
+        .join_from(st.due, rows, rows.c.idx == st.due.c.idx)
+        .where(st.due.c.due_at.is_(None))
+    )
+    return _reject_from_place(conn, st, why.NO_DEADLINE, undated)
+
+
+def drop_orphan_duplicates(conn: Connection, st: Staging) -> int:
+    """Reject duplicates whose original is neither stored nor standing in the file.
+
+    Repeated until nothing changes: rejecting an original orphans the duplicates linked to it.
+    """
+    rows, target, standing = st.rows, st.rows.alias("target"), st.place.alias("standing")
+    total = 0
+    while True:
+        orphans = (
+            select(st.place.c.idx, func.format(
+                "duplicate_of %L names no report of the file or the database",
+                rows.c.duplicate_of).label("detail"))
+            .join_from(st.place, rows, rows.c.idx == st.place.c.idx)
+            .where(
+                rows.c.duplicate_of.is_not(None),
+                ~exists().where(report.c.public_id == rows.c.duplicate_of),
+                ~exists().where(target.c.public_id == rows.c.duplicate_of,
+                                standing.c.idx == target.c.idx),
+            )
+        )
+        dropped = _reject_from_place(conn, st, why.DUPLICATE_OF_UNKNOWN, orphans)
+        total += dropped
+        if dropped == 0:
+            return total
+
+
+def near(conn: Connection, st: Staging, current_id: int, within_m: float) -> None:
+    """The nearest other commune within ``within_m`` of each standing row (current generation)."""
+    points = select(st.place.c.idx, st.place.c.lon, st.place.c.lat,
+                    st.place.c.current_commune_id.label("own_id")).subquery("points")
+    conn.execute(insert(st.near).from_select(
+        ["idx", "unit_id", "distance_m"], neighbour_select(points, current_id, within_m=within_m)))
+
+
+def insert_reports(conn: Connection, st: Staging, batch: str) -> int:
+    """Insert the standing rows; their ids go to ``inserted``. Returns the count."""
+    rows, place_, route_, due_, near_ = st.rows, st.place, st.route, st.due, st.near
+    target, standing, stored = st.rows.alias("target"), st.place.alias("standing"), report.alias("stored")
+    values: dict[str, ColumnElement[Any]] = {
+        "id": place_.c.report_id,
+        "public_id": rows.c.public_id,
+        "category": rows.c.category,
+        "description": rows.c.description,
+        "channel": rows.c.channel,
+        "geom": func.ST_SetSRID(func.ST_MakePoint(rows.c.lon, rows.c.lat), 4326),
+        "location_source": rows.c.location_source,
+        "address": rows.c.address,
+        **{f"h3_r{res}": rows.c[f"h3_r{res}"] for res in RESOLUTIONS},
+        "snap_generation_id": place_.c.snap_generation_id,
+        "commune_id": place_.c.commune_id,
+        "district_id": place_.c.district_id,
+        "province_id": place_.c.province_id,
+        "current_generation_id": place_.c.current_generation_id,
+        "current_commune_id": place_.c.current_commune_id,
+        "current_district_id": place_.c.current_district_id,
+        "current_province_id": place_.c.current_province_id,
+        "snap_match": place_.c.snap_match,
+        "snap_distance_m": func.coalesce(place_.c.snap_distance_m, 0.0),
+        "near_boundary": near_.c.unit_id.is_not(None),
+        "neighbour_commune_id": near_.c.unit_id,
+        # The format's "a|b", empty parts dropped.
+        "media_urls": func.array_remove(
+            func.string_to_array(rows.c.media_urls, _text(MEDIA_SEPARATOR)), _text("")),
+        "status": rows.c.status,
+        "agency_id": route_.c.agency_id,
+        "routing_rule_id": route_.c.routing_rule_id,
+        "created_at": rows.c.created_at,
+        "due_at": due_.c.due_at,
+        "first_response_at": rows.c.first_response_at,
+        "resolved_at": rows.c.resolved_at,
+        "closed_at": rows.c.closed_at,
+        "satisfaction": rows.c.satisfaction,
+        "duplicate_of": func.coalesce(standing.c.report_id, stored.c.id),
+        "import_batch": literal(batch, Text),
+    }
+    source = (
+        select(*values.values())
+        .select_from(
+            place_.join(rows, rows.c.idx == place_.c.idx)
+            .join(route_, route_.c.idx == place_.c.idx)
+            .join(due_, due_.c.idx == place_.c.idx)
+            .outerjoin(near_, near_.c.idx == place_.c.idx)
+            .outerjoin(target, target.c.public_id == rows.c.duplicate_of)
+            .outerjoin(standing, standing.c.idx == target.c.idx)
+            .outerjoin(stored, stored.c.public_id == rows.c.duplicate_of)
+        )
+    )
+    # ON CONFLICT: a report stored meanwhile by another transaction is left as it is.
+    added = (
+        pg_insert(report).from_select(list(values), source)
+        .on_conflict_do_nothing(index_elements=[report.c.public_id])
+        .returning(report.c.id)
+        .cte("added")
+    )
+    return _rows(conn, insert(st.inserted).from_select(["id"], select(added.c.id)))
+
+
+def insert_contacts(conn: Connection, st: Staging) -> int:
+    """The private contact of each inserted report that has one."""
+    rows = st.rows
+    return _rows(conn, insert(report_contact).from_select(
+        ["report_id", "name", "phone", "email"],
+        select(st.place.c.report_id, rows.c.reporter_name, rows.c.reporter_phone,
+               rows.c.reporter_email)
+        .join_from(st.inserted, st.place, st.place.c.report_id == st.inserted.c.id)
+        .join(rows, rows.c.idx == st.place.c.idx)
+        .where(func.coalesce(rows.c.reporter_name, rows.c.reporter_phone,
+                             rows.c.reporter_email).is_not(None)),
+    ))
+
+
+def _history(rows: Any) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """The statuses an imported history moved through at each time the row carries.
+
+    At ``first_response_at`` the report leaves ``received``: for a rejected or duplicate
+    report without a ``closed_at`` that move is the terminal one; for one still open at
+    ``accepted``/``assigned``/``in_progress`` it is that status; otherwise ``accepted``. At
+    ``resolved_at`` it becomes ``resolved``; at ``closed_at`` ``closed`` (or the terminal
+    ``rejected``/``duplicate``). Steps between that the file does not date get no event.
+    Returns the statuses reached at the first response, before the resolution and before
+    closing.
+    """
+    status = rows.c.status
+    answered = case(
+        (and_(status.in_(_TERMINAL_AT_RESPONSE), rows.c.closed_at.is_(None)), status),
+        (and_(status.in_(_OPEN_AT_RESPONSE), rows.c.resolved_at.is_(None),
+              rows.c.closed_at.is_(None)), status),
+        else_=_text("accepted"),
+    )
+    before_resolved = case((rows.c.first_response_at.is_not(None), answered),
+                           else_=_text("received"))
+    before_closed = case((rows.c.resolved_at.is_not(None), _text("resolved")),
+                         else_=before_resolved)
+    return answered, before_resolved, before_closed
+
+
+def _array(items: list[ColumnElement[Any]], type_: TypeEngine[Any]) -> ColumnElement[Any]:
+    return array(items, type_=type_)
+
+
+def _kind(to_status: ColumnElement[Any]) -> ColumnElement[str]:
+    """As lifecycle.transition records it: a move to ``duplicate`` is a 'duplicate' event."""
+    return case((to_status == _text("duplicate"), _text("duplicate")), else_=_text("status"))
+
+
+def insert_events(conn: Connection, st: Staging, actor: str) -> int:
+    """The audit trail of each inserted report: created and routed at ``created_at`` (as
+    intake writes them), then one status event per lifecycle time of the row."""
+    rows, route_ = st.rows, st.route
+    answered, before_resolved, before_closed = _history(rows)
+    closed_to = case((rows.c.status.in_(_TERMINAL_AT_RESPONSE), rows.c.status), else_=_text("closed"))
+    duplicate_note = case((rows.c.status == _text("duplicate"),
+                           func.format("duplicate of %s", rows.c.duplicate_of)), else_=_text(""))
+    who = _text(actor)
+    # Five candidate events per report as parallel arrays; unnest turns them into rows and
+    # those without a time are dropped.
+    events = func.unnest(
+        _array([rows.c.created_at, rows.c.created_at, rows.c.first_response_at,
+                rows.c.resolved_at, rows.c.closed_at], DateTime(timezone=True)),
+        _array([who, _text(ROUTING_ACTOR), who, who, who], Text()),
+        _array([_text("created"), _text("routed"), _kind(answered), _text("status"),
+                _kind(closed_to)], Text()),
+        _array([null(), null(), _text("received"), before_resolved, before_closed], Text()),
+        _array([_text("received"), null(), answered, _text("resolved"), closed_to], Text()),
+        _array([null(), route_.c.agency_id, null(), null(), null()], Integer()),
+        _array([func.format("via %s", rows.c.channel), route_.c.routing_reason, duplicate_note,
+                _text(""), _text("")], Text()),
+    ).table_valued("at", "actor", "kind", "from_status", "to_status", "agency_id", "note"
+                   ).render_derived("event").lateral()
+    return _rows(conn, insert(report_event).from_select(
+        ["report_id", "at", "actor", "kind", "from_status", "to_status", "agency_id", "note"],
+        select(st.place.c.report_id, events.c.at, events.c.actor, events.c.kind,
+               events.c.from_status, events.c.to_status, events.c.agency_id, events.c.note)
+        .select_from(
+            st.inserted.join(st.place, st.place.c.report_id == st.inserted.c.id)
+            .join(rows, rows.c.idx == st.place.c.idx)
+            .join(route_, route_.c.idx == st.place.c.idx)
+            .join(events, true())
+        )
+        .where(events.c.at.is_not(None)),
+    ))
+
+
+def rejected(conn: Connection, st: Staging) -> list[tuple[int, str, str]]:
+    """The rows the SQL steps rejected: (row, reason, detail)."""
+    rows = conn.execute(select(st.rejected.c.idx, st.rejected.c.reason, st.rejected.c.detail))
+    return [(int(idx), str(reason), str(detail)) for idx, reason, detail in rows]
+
+
+def count(conn: Connection, table: Any, *where: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+

@@ -1,0 +1,90 @@
+"""GET /v1/coverage and /v1/coverage/summary: each commune's coverage metrics as GeoJSON (or
+CSV), and the urban–rural comparison with intervals (JSON or CSV). No reporter contact is read
+by the analysis, so none can appear here."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from gis_service.analysis import coverage, coverage_summary
+from gis_service.web.frames import frame_response
+from gis_service.web.schemas import CommaList, DayOrTime, ProblemSchema
+from gis_service.web.services import connection
+
+blp = Blueprint("coverage", __name__, url_prefix="/v1",
+                description="Coverage of urban wards and rural communes")
+
+
+class CoverageArgs(Schema):
+    generation = fields.String(load_default="2025", validate=validate.Length(min=1, max=32),
+                               metadata={"description": "boundary generation code (2019, 2025)"})
+    category = CommaList(metadata={"description": "category codes (comma-separated or repeated)",
+                                   "type": "string"})
+    from_ = DayOrTime(data_key="from", metadata={
+        "description": "created at or after (YYYY-MM-DD is midnight in Huế)", "type": "string"})
+    to = DayOrTime(metadata={"description": "created before", "type": "string"})
+    attribution = fields.String(
+        load_default="point", validate=validate.OneOf(["point", "crosswalk"]),
+        metadata={"description": "point (each report's own point, exact) or crosswalk (counts "
+                                 "filed under another generation spread by population shares)"})
+    format = fields.String(load_default="geojson", validate=validate.OneOf(["geojson", "csv"]),
+                           metadata={"description": "geojson (default) or csv (no geometry)"})
+
+
+class SummaryArgs(CoverageArgs):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
+                           metadata={"description": "json (default) or csv"})
+
+
+def _options(args: dict[str, Any]) -> dict[str, Any]:
+    return {"generation": args["generation"], "start": args.get("from_"), "end": args.get("to"),
+            "categories": args.get("category"), "attribution": args["attribution"]}
+
+
+def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """NaN (no reports, no ratings) as null: JSON has no NaN."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@blp.route("/coverage")
+@blp.arguments(CoverageArgs, location="query")
+@blp.alt_response(200, success=True, description="a FeatureCollection of communes with reports, "
+                  "rates (raw, Empirical Bayes), service levels, channel shares, expected "
+                  "reports and the under-reporting flag, and the reporting rate with interval")
+@blp.alt_response(400, schema=ProblemSchema, description="from not before to, unknown category")
+@blp.alt_response(404, schema=ProblemSchema, description="unknown generation")
+def get_coverage(args: dict[str, Any]) -> Response:
+    """Coverage metrics per commune of a boundary generation over a time range."""
+    with connection() as conn:
+        frame = coverage(conn, **_options(args))
+    safe = gpd.GeoDataFrame(_json_safe(frame.drop(columns="geometry")), geometry=frame.geometry)
+    safe.attrs.update(frame.attrs)
+    return frame_response(safe, args["format"], name="coverage", id_column="code")
+
+
+@blp.route("/coverage/summary")
+@blp.arguments(SummaryArgs, location="query")
+@blp.alt_response(200, success=True, description="rows of metric, setting (urban, rural, "
+                  "urban/rural), estimate, low, high, interval (how it was made)")
+@blp.alt_response(400, schema=ProblemSchema, description="from not before to, unknown category")
+@blp.alt_response(404, schema=ProblemSchema, description="unknown generation")
+def get_summary(args: dict[str, Any]) -> Response:
+    """Urban wards against rural communes, with 95% intervals."""
+    with connection() as conn:
+        table = coverage_summary(conn, **_options(args))
+    if args["format"] == "csv":
+        response = Response(table.to_csv(index=False), mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="coverage_summary.csv"'
+        return response
+    rows = [{key: None if isinstance(value, float) and math.isnan(value) else value
+             for key, value in row.items()} for row in table.to_dict("records")]
+    body = {"parameters": _options(args), "rows": rows}
+    return Response(json.dumps(body, ensure_ascii=False, default=str), mimetype="application/json")
