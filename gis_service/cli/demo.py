@@ -9,6 +9,8 @@ import click
 from gis_service.boundaries.manifest import load_manifest, manifests_dir
 from gis_service.cli.context import AppContext
 from gis_service.db import migrate
+from gis_service.reports.sample import load_sample_history
+from gis_service.reports.setup import load_config
 from gis_service.serving import serve
 
 
@@ -35,6 +37,14 @@ def demo(app: AppContext, then_serve: bool) -> None:
         for result in load_manifest(conn, dataclasses.replace(settings, boundaries_dir=source)):
             loaded = sum(load.inserted + load.updated for load in result.loads)
             click.echo(f"boundaries {result.code} ({result.status}): {loaded} units written")
+        click.echo(load_config(conn, settings).describe())
+    if settings.has_data_root:
+        with app.engine.begin() as conn:
+            sample = load_sample_history(conn, settings)
+        click.echo(f"sample reports: {sample.imported} imported" if sample.path else
+                   f"sample reports: {sample.already_present} already in the database")
+    else:
+        click.echo("sample reports: none (the approximate boundaries carry no population)")
 
     if then_serve:
         click.echo(f"serving on http://{settings.host}:{settings.port}  (maps /maps, API docs "

@@ -30,6 +30,8 @@ from gis_service.config import Settings
 DB_NAME = "gis"
 DB_USER = "gis"
 EXTENSIONS = ("postgis", "btree_gist")
+#: pg_ctl's shutdown modes: wait for clients, disconnect them, or abort at once.
+STOP_MODES = ("smart", "fast", "immediate")
 
 
 class ClusterError(RuntimeError):
@@ -106,10 +108,14 @@ class Cluster:
             self._ensure_database()
             return self.status()
 
-    def stop(self) -> ClusterStatus:
+    def stop(self, mode: str = "fast") -> ClusterStatus:
+        """Stop the server; ``mode="immediate"`` aborts it like a crash (fault tests use it:
+        the next start replays the write-ahead log)."""
+        if mode not in STOP_MODES:
+            raise ClusterError(f"stop mode must be one of {', '.join(STOP_MODES)}")
         with self._lock():
             if self.status().running:
-                self._pg_ctl("stop", "-w", "-m", "fast")
+                self._pg_ctl("stop", "-w", "-m", mode)
             return self.status()
 
     def status(self) -> ClusterStatus:
@@ -189,9 +195,17 @@ class Cluster:
                 f"port = {port}",
                 f"unix_socket_directories = '{self.socket_dir}'",
                 "max_connections = 200",
-                "shared_buffers = 512MB",
+                # Bulk imports write millions of rows and index entries in one transaction:
+                # room in memory, and no checkpoint (with its full-page images) mid-import.
+                "shared_buffers = 2GB",
                 "work_mem = 64MB",
-                "maintenance_work_mem = 256MB",
+                "maintenance_work_mem = 512MB",
+                "max_wal_size = 8GB",
+                "checkpoint_timeout = 30min",
+                "wal_compression = on",
+                "wal_buffers = 64MB",
+                "effective_cache_size = 8GB",
+                "random_page_cost = 1.1",
                 "max_parallel_workers_per_gather = 2",
                 "jit = off",
                 "",

@@ -22,7 +22,7 @@ from gis_service.db.schema import CHANNELS, category, report, report_contact, re
 from gis_service.errors import NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex, geocode
 from gis_service.proximity import neighbours_within
-from gis_service.reports.calendar import due_at
+from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.routing import route
 from gis_service.snapping import Snap, snap_point
 
@@ -132,14 +132,16 @@ def _locate(conn: Connection, point: LonLat, now: dt.datetime, tolerance_m: floa
     """The report's units in the generation valid now, and in the current (active) one."""
     current = generations.active(conn)
     try:
-        then = generations.valid_on(conn, now.date())
+        # Huế's calendar date, as the importer uses: a report at 01:00 on 1 July 2025 (Huế
+        # time) is filed under the 2025 wards even though it is still 30 June in UTC.
+        then = generations.valid_on(conn, now.astimezone(TZ).date())
     except NotFound:
         then = current
     at_creation = _located(then.id, snap_point(conn, point, generation=then.code,
                                                tolerance_m=tolerance_m), location_field)
     if then.id == current.id:
         return at_creation, at_creation
-    return at_creation, _located(current.id, snap_point(conn, point, generation=current.code,
+    return at_creation, _located(generations.active(conn).id, snap_point(conn, point, generation=current.code,
                                                         tolerance_m=tolerance_m), location_field)
 
 
