@@ -32,27 +32,32 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.coords import LonLat
-from gis_service.db.schema import admin_unit_part
+from gis_service.db.schema import admin_unit, admin_unit_part
+from gis_service.snapping import UnitRef
 
 NEAR_BOUNDARY_M = 50.0
 
 
 @dataclass(frozen=True)
 class Neighbour:
+    """The nearest other commune and how far it is; ``unit`` names it."""
+
     unit_id: int
     distance_m: float
+    unit: UnitRef
 
 
 def neighbours_within(
     conn: Connection,
     located: Sequence[tuple[LonLat, int | None]],
-    generation_id: int,
+    generation_id: int | None = None,
     *,
     within_m: float = NEAR_BOUNDARY_M,
 ) -> list[Neighbour | None]:
     """For each (point, its own commune id), the nearest *other* commune within ``within_m``.
 
-    Distances are metres on the spheroid (geography), never degrees.
+    In ``generation_id``, or (None) in each point's own commune's generation. Distances are
+    metres on the spheroid (geography), never degrees. One query, whatever the number of points.
     """
     if not located:
         return []
@@ -68,10 +73,13 @@ def neighbours_within(
     here = cast(func.ST_SetSRID(func.ST_MakePoint(points.c.lon, points.c.lat), 4326), Geography)
     part = admin_unit_part
     distance = func.ST_Distance(part.c.geog, here)
+    own_generation = (select(admin_unit.c.generation_id)
+                      .where(admin_unit.c.id == points.c.own_id)
+                      .correlate_except(admin_unit).scalar_subquery())
     nearest = (
         select(part.c.unit_id, distance.label("distance_m"))
         .where(
-            part.c.generation_id == generation_id,
+            part.c.generation_id == (own_generation if generation_id is None else generation_id),
             part.c.level == "commune",
             part.c.unit_id.is_distinct_from(points.c.own_id),
             # Index-sensitive: ST_DWithin on geography uses ix_admin_unit_part_geog.
@@ -81,11 +89,13 @@ def neighbours_within(
         .limit(1)
         .lateral("nearest")
     )
+    unit = admin_unit.alias("neighbour")
     rows = conn.execute(
-        select(points.c.idx, nearest.c.unit_id, nearest.c.distance_m)
-        .select_from(points.join(nearest, true()))
+        select(points.c.idx, nearest.c.distance_m, unit.c.id, unit.c.code, unit.c.name,
+               unit.c.unit_type, unit.c.level, unit.c.setting, unit.c.approximate)
+        .select_from(points.join(nearest, true()).join(unit, unit.c.id == nearest.c.unit_id))
     )
-    found = {int(idx): Neighbour(int(unit_id), float(d)) for idx, unit_id, d in rows}
+    found = {int(row[0]): Neighbour(int(row[2]), float(row[1]), UnitRef(*row[2:])) for row in rows}
     return [found.get(i + 1) for i in range(len(located))]
 
 

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from gis_service.boundaries import generations
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit
 from gis_service.proximity import NEAR_BOUNDARY_M, neighbours_within
-from gis_service.snapping import DEFAULT_TOLERANCE_M, Snap, UnitRef, snap_points, unit_refs
+from gis_service.snapping import DEFAULT_TOLERANCE_M, Snap, UnitRef, snap_point, snap_points
 
 
 @dataclass(frozen=True)
@@ -50,26 +49,36 @@ def reverse_points(
     >>> [r.snap.commune.name for r in reverse_points(conn, [LonLat(107.611, 16.4779)])]  # doctest: +SKIP
     ['Phường Vỹ Dạ']
     """
-    chosen = generations.resolve(conn, code=generation, at=at)
-    snaps = snap_points(conn, points, generation=chosen.code, tolerance_m=tolerance_m)
-    located = [(point, snap.commune.id if snap.commune else None)
-               for point, snap in zip(points, snaps, strict=True)]
+    snaps = snap_points(conn, points, generation=generation, at=at, tolerance_m=tolerance_m)
+    return _with_neighbours(conn, points, snaps, near_boundary_m)
+
+
+def reverse_point(
+    conn: Connection,
+    point: LonLat,
+    *,
+    generation: str | None = None,
+    at: dt.date | None = None,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    near_boundary_m: float = NEAR_BOUNDARY_M,
+) -> ReverseResult:
+    """Reverse-geocode one point: the same rules as :func:`reverse_points`, two round trips."""
+    snap = snap_point(conn, point, generation=generation, at=at, tolerance_m=tolerance_m)
+    return _with_neighbours(conn, [point], [snap], near_boundary_m)[0]
+
+
+def _with_neighbours(conn: Connection, points: Sequence[LonLat], snaps: Sequence[Snap],
+                     near_boundary_m: float) -> list[ReverseResult]:
     # Points outside every commune have no boundary to be near.
-    neighbours = neighbours_within(
-        conn, [(p, own) for p, own in located if own is not None], chosen.id, within_m=near_boundary_m
-    )
-    by_point = iter(neighbours)
-    found = [next(by_point) if own is not None else None for _, own in located]
-    refs = unit_refs(conn, {n.unit_id for n in found if n is not None})
-    return [
-        ReverseResult(point, snap, None if n is None else NearBoundary(n.distance_m, refs[n.unit_id]))
-        for point, snap, n in zip(points, snaps, found, strict=True)
-    ]
-
-
-def reverse_point(conn: Connection, point: LonLat, **options: Any) -> ReverseResult:
-    """Reverse-geocode one point (the same queries as :func:`reverse_points`)."""
-    return reverse_points(conn, [point], **options)[0]
+    located = [(point, snap.commune.id) for point, snap in zip(points, snaps, strict=True)
+               if snap.commune is not None]
+    found = iter(neighbours_within(conn, located, within_m=near_boundary_m))
+    results = []
+    for point, snap in zip(points, snaps, strict=True):
+        neighbour = next(found) if snap.commune is not None else None
+        near = None if neighbour is None else NearBoundary(neighbour.distance_m, neighbour.unit)
+        results.append(ReverseResult(point, snap, near))
+    return results
 
 
 def commune_geojson(conn: Connection, unit: UnitRef) -> dict[str, Any]:
