@@ -179,7 +179,7 @@ def piece_near(part: FromClause, generation_id: ColumnElement[Any], point: Colum
                radius_deg: ColumnElement[Any]) -> ColumnElement[bool]:
     """Commune pieces within ``radius_deg`` degrees of ``point`` (ix_admin_unit_part_lookup).
 
-    A planar prefilter only: the radius is widened (see :func:`_prefilter_radius`) so every
+    A planar prefilter only: the radius is widened (see :func:`prefilter_radius_deg`) so every
     piece within the tolerance in metres passes; metres are then measured on ``geog``.
     """
     return and_(
@@ -205,7 +205,7 @@ def _cell_key(cell_x: ColumnElement[Any], cell_y: ColumnElement[Any]) -> ColumnE
     return cell_x * _CELL_KEY_ROW + cell_y
 
 
-def _prefilter_radius(lat: ColumnElement[Any], tolerance_m: ColumnElement[Any]) -> ColumnElement[Any]:
+def prefilter_radius_deg(lat: ColumnElement[Any], tolerance_m: ColumnElement[Any]) -> ColumnElement[Any]:
     """Degrees that are surely more than ``tolerance_m`` metres in every direction at ``lat``.
 
     A degree of longitude shrinks with cos(latitude); take the latitude farthest from the
@@ -337,7 +337,7 @@ def _nearest(located: FromClause, generation_id: ColumnElement[Any],
     nearest = (
         select(part.c.unit_id, distance.label("distance_m"))
         .join(unit, unit.c.id == part.c.unit_id)
-        .where(piece_near(part, generation_id, point, _prefilter_radius(misses.c.lat, tolerance_m)))
+        .where(piece_near(part, generation_id, point, prefilter_radius_deg(misses.c.lat, tolerance_m)))
         .order_by(_millimetres(distance), unit.c.code)
         .limit(_ONE)
         .lateral("nearest")
