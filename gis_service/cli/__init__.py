@@ -8,6 +8,7 @@ from gis_service.cli.boundaries import boundaries
 from gis_service.cli.context import AppContext
 from gis_service.cli.db import db
 from gis_service.cli.demo import demo
+from gis_service.cli.keys import keys
 from gis_service.cli.notebooks import notebooks
 from gis_service.cli.reports import reports
 from gis_service.cli.serve import serve
@@ -32,3 +33,4 @@ main.add_command(demo)
 main.add_command(boundaries)
 main.add_command(reports)
 main.add_command(notebooks)
+main.add_command(keys)
