@@ -141,7 +141,7 @@ def _locate(conn: Connection, point: LonLat, now: dt.datetime, tolerance_m: floa
                                                tolerance_m=tolerance_m), location_field)
     if then.id == current.id:
         return at_creation, at_creation
-    return at_creation, _located(generations.active(conn).id, snap_point(conn, point, generation=current.code,
+    return at_creation, _located(current.id, snap_point(conn, point, generation=current.code,
                                                         tolerance_m=tolerance_m), location_field)
 
 
