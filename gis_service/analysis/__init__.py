@@ -1,7 +1,7 @@
 """The analyses' public Python API: every function takes a SQLAlchemy connection and returns
 a GeoPandas GeoDataFrame (EPSG:4326), or a pandas DataFrame for tables without places
 (``coverage_by_category``, ``coverage_summary``, ``reporting_rates``). The HTTP endpoints, the
-maps and the notebooks call these.
+maps and the notebooks call these; :func:`engine` is how notebooks and scripts reach the database.
 
 >>> from gis_service.analysis import hotspots
 >>> frame = hotspots(conn, resolution=9, k=1)  # doctest: +SKIP
@@ -15,6 +15,7 @@ from gis_service.analysis.coverage import (
     populated_gaps,
     reporting_rates,
 )
+from gis_service.analysis.database import engine
 from gis_service.analysis.hotspots import emerging_hotspots, hotspots
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "coverage_by_category",
     "coverage_summary",
     "emerging_hotspots",
+    "engine",
     "hotspots",
     "populated_gaps",
     "reporting_rates",
