@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     Select,
     SmallInteger,
+    Subquery,
     and_,
     bindparam,
     cast,
@@ -49,14 +50,17 @@ class Neighbour:
     unit: UnitRef
 
 
-@functools.cache
-def _neighbours_statement(in_own_generation: bool) -> Select[Any]:
-    """The neighbour query over bound arrays (built once: composing it costs more than running it).
+def _one_point() -> Subquery:
+    """One point as scalar parameters: its generic plan is as good as a custom one, so the
+    server stops planning it after a few calls (arrays of unknown length keep it planning)."""
+    return select(
+        bindparam("lon", type_=Float).label("lon"), bindparam("lat", type_=Float).label("lat"),
+        bindparam("own_id", type_=Integer).label("own_id"), literal(1, BigInteger).label("idx"),
+    ).subquery("points")
 
-    Parameters: lons, lats, own_ids (arrays, one entry a point), within_m, and generation_id
-    unless each point's own commune's generation is meant.
-    """
-    points = (
+
+def _many_points() -> FromClause:
+    return (
         func.unnest(
             bindparam("lons", type_=ARRAY(Float)),
             bindparam("lats", type_=ARRAY(Float)),
@@ -65,6 +69,16 @@ def _neighbours_statement(in_own_generation: bool) -> Select[Any]:
         .table_valued("lon", "lat", "own_id", with_ordinality="idx")
         .render_derived("points")
     )
+
+
+@functools.cache
+def _neighbours_statement(in_own_generation: bool, single: bool) -> Select[Any]:
+    """The neighbour query (built once: composing it costs more than running it).
+
+    Parameters: lon, lat, own_id for one point, or lons, lats, own_ids (arrays) for many;
+    within_m; and generation_id unless each point's own commune's generation is meant.
+    """
+    points = _one_point() if single else _many_points()
     within_m = bindparam("within_m", type_=Float)
     here = cast(func.ST_SetSRID(func.ST_MakePoint(points.c.lon, points.c.lat), 4326), Geography)
     part = admin_unit_part
@@ -111,13 +125,17 @@ def neighbours_within(
     """
     if not located:
         return []
-    params: dict[str, Any] = {
-        "lons": [p.lon for p, _ in located], "lats": [p.lat for p, _ in located],
-        "own_ids": [u for _, u in located], "within_m": within_m,
-    }
+    single = len(located) == 1
+    params: dict[str, Any] = {"within_m": within_m}
+    if single:
+        (point, own_id), = located
+        params |= {"lon": point.lon, "lat": point.lat, "own_id": own_id}
+    else:
+        params |= {"lons": [p.lon for p, _ in located], "lats": [p.lat for p, _ in located],
+                   "own_ids": [u for _, u in located]}
     if generation_id is not None:
         params["generation_id"] = generation_id
-    rows = conn.execute(_neighbours_statement(generation_id is None), params)
+    rows = conn.execute(_neighbours_statement(generation_id is None, single), params)
     found = {int(row[0]): Neighbour(int(row[2]), float(row[1]), UnitRef(*row[2:])) for row in rows}
     return [found.get(i + 1) for i in range(len(located))]
 
