@@ -51,25 +51,30 @@ def gunicorn_server(url: str, *, workers: int = 2, threads: int = 4) -> Iterator
     """``gis-service serve`` in a subprocess on a free port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "GIS_THREADS": str(threads)}
-    process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gis-service"), "serve", "--port", str(port),
-         "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # The log goes to a file: a pipe nobody reads fills up (an outage logs a line per request)
+    # and then blocks every worker that writes to it.
+    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gis-service"), "serve", "--port", str(port),
+             "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + "/healthz", process)
+        wait_for(base + "/healthz", process, Path(log.name))
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
+        os.unlink(log.name)
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path,
+             timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"server exited: {log.read_text(errors='replace')[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:

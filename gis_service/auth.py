@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ ROLES = ("client", "agency", "admin")
 _PREFIX_CHARS = 8
 # Compared against when the prefix is unknown, so a miss costs the same as a wrong secret.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+#: gis_<prefix>_<secret>: 8 hex digits, then token_urlsafe's alphabet (which has "_" too).
+_KEY_SHAPE = re.compile(r"gis_([0-9a-f]{8})_([A-Za-z0-9_-]{1,200})")
 
 
 class Unauthorized(GisError):
@@ -95,9 +98,11 @@ def authenticate(conn: Connection, presented: str | None) -> Principal:
     """The principal behind a presented key; :class:`Unauthorized` for missing, wrong or revoked."""
     if not presented:
         raise Unauthorized("an API key is required (header X-API-Key)", field="api_key")
-    parts = presented.split("_", 2)
-    prefix, secret = (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "gis" else ("", "")
-    row = conn.execute(
+    shape = _KEY_SHAPE.fullmatch(presented)
+    # A malformed key (a NUL, say, which PostgreSQL cannot even compare) is never looked up;
+    # it is still compared, against the dummy, like an unknown prefix.
+    prefix, secret = shape.groups() if shape else ("", "")
+    row = None if shape is None else conn.execute(
         select(api_key.c.id, api_key.c.name, api_key.c.role, api_key.c.agency_id,
                api_key.c.rate_limit_per_minute, api_key.c.secret_hash, api_key.c.revoked_at)
         .where(api_key.c.prefix == prefix)

@@ -76,6 +76,12 @@ def _parse(item: object, position: int) -> tuple[ItemId, str | LonLat]:
     if ("q" in item) == has_point:
         raise InvalidInput(f"{where} needs either q or lat and lon", field=where)
     if has_point:
+        for name in ("lat", "lon"):
+            value = item.get(name)
+            # JSON numbers only, as POST /v1/reports: "16.46" as text is a client bug to report.
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput(f"{where}.{name} must be a JSON number",
+                                   field=f"{where}.{name}")
         return item_id, lonlat(item.get("lon"), item.get("lat"),
                                lon_field=f"{where}.lon", lat_field=f"{where}.lat")
     text = item["q"]

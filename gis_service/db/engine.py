@@ -34,12 +34,19 @@ def with_database(url: str, name: str) -> str:
 
 
 def make_engine(url: str, settings: Settings, *, pool_size: int = 5) -> Engine:
-    """An engine whose connections all carry a statement timeout and an application name."""
+    """An engine whose connections all carry a statement timeout and an application name.
+
+    Pooled connections are tested before use (``pool_pre_ping``), so after a database restart
+    each stale one is replaced on its next checkout and the server recovers by itself.
+    """
     options = f"-c statement_timeout={settings.statement_timeout_ms} -c application_name=gis-service"
     return create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # A failed statement's message would otherwise carry its parameters into the logs:
+        # a reporter's name, phone and e-mail when the database drops mid-intake.
+        hide_parameters=True,
         connect_args={"options": options, "connect_timeout": 5},
     )

@@ -38,8 +38,9 @@ def reserve(conn: Connection, key_id: int, key: str, fingerprint: str) -> Stored
 
     The same key with a different request body is a :class:`Conflict` (409).
     """
-    if not key or len(key) > MAX_KEY_CHARS:
-        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} characters",
+    # Printable only: a NUL (or a control character) cannot be stored as text.
+    if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable characters",
                            field="Idempotency-Key")
     reserved = conn.execute(
         insert(idempotency_key)

@@ -164,8 +164,11 @@ def _point(geometry: object) -> tuple[str, str]:
     if not isinstance(geometry, Mapping) or geometry.get("type") != "Point":
         raise ValueError("the feature has no Point geometry")
     coordinates = geometry.get("coordinates")
-    if not isinstance(coordinates, list) or len(coordinates) < 2:
-        raise ValueError("the Point has no [lon, lat] coordinates")
+    # A position is [lon, lat] or [lon, lat, height] of numbers (RFC 7946 3.1.1): anything
+    # else is a malformed file, not a point to read the first two values of.
+    if not isinstance(coordinates, list) or len(coordinates) not in (2, 3) or not all(
+            isinstance(value, int | float) and not isinstance(value, bool) for value in coordinates):
+        raise ValueError("the Point's coordinates must be [lon, lat] or [lon, lat, height] numbers")
     return _scalar("lon", coordinates[0]), _scalar("lat", coordinates[1])
 
 

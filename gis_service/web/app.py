@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
-from gis_service.web import problems
+from gis_service.web import inbound, problems
+from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
 from gis_service.web.geocode import blp as geocode_blp
@@ -21,16 +22,28 @@ from gis_service.web.maps import blp as maps_blp
 from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
+from gis_service.web.schemas import ProblemSchema
 from gis_service.web.services import EXTENSION_KEY, Services
 
 API_VERSION = "1.0.0"
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, with its JSON error bodies replaced by RFC 9457 problems."""
+    """flask-smorest's Api, with its JSON error bodies replaced by RFC 9457 problems, in the
+    document as on the wire (see web.apidoc)."""
+
+    ERROR_SCHEMA = ProblemSchema
+    # No "default" response: each operation lists the statuses it answers.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: Any) -> Any:
         return problems.from_http_exception(error)
+
+    def _register_responses(self) -> None:
+        # flask-smorest's hook registering a response per status (BAD_REQUEST, ...), which
+        # @arguments and web.apidoc refer to: ours are problem+json.
+        for name, response in status_responses().items():
+            self.spec.components.response(name, response, lazy=True)
 
 
 def _config(settings: Settings) -> dict[str, object]:
@@ -58,7 +71,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
                                              geocode_index=IndexCache())
 
-    api = ProblemApi(app, spec_kwargs={"info": {"description": __doc__}})
+    api = ProblemApi(app, spec_kwargs={"info": {"description": __doc__},
+                                       "extra_plugins": [CommonErrors()]})
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp, open311_blp, hotspots_blp,
@@ -66,5 +80,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app

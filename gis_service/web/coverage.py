@@ -11,15 +11,21 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from gis_service.analysis import coverage, coverage_summary
-from gis_service.web.frames import frame_response
-from gis_service.web.schemas import CommaList, DayOrTime, ProblemSchema
+from gis_service.web.apidoc import ApiBlueprint, problem_doc
+from gis_service.web.frames import GEOJSON, frame_response
+from gis_service.web.schemas import (
+    CommaList,
+    CoverageCollectionSchema,
+    DayOrTime,
+    SummarySchema,
+    table_or,
+)
 from gis_service.web.services import connection
 
-blp = Blueprint("coverage", __name__, url_prefix="/v1",
+blp = ApiBlueprint("coverage", __name__, url_prefix="/v1",
                 description="Coverage of urban wards and rural communes")
 
 
@@ -59,8 +65,9 @@ def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
 @blp.alt_response(200, success=True, description="a FeatureCollection of communes with reports, "
                   "rates (raw, Empirical Bayes), service levels, channel shares, expected "
                   "reports and the under-reporting flag, and the reporting rate with interval")
-@blp.alt_response(400, schema=ProblemSchema, description="from not before to, unknown category")
-@blp.alt_response(404, schema=ProblemSchema, description="unknown generation")
+@blp.doc(**table_or(GEOJSON, CoverageCollectionSchema))
+@blp.alt_response(400, **problem_doc("from not before to, unknown category"))
+@blp.alt_response(404, **problem_doc("unknown generation"))
 def get_coverage(args: dict[str, Any]) -> Response:
     """Coverage metrics per commune of a boundary generation over a time range."""
     with connection() as conn:
@@ -74,8 +81,9 @@ def get_coverage(args: dict[str, Any]) -> Response:
 @blp.arguments(SummaryArgs, location="query")
 @blp.alt_response(200, success=True, description="rows of metric, setting (urban, rural, "
                   "urban/rural), estimate, low, high, interval (how it was made)")
-@blp.alt_response(400, schema=ProblemSchema, description="from not before to, unknown category")
-@blp.alt_response(404, schema=ProblemSchema, description="unknown generation")
+@blp.doc(**table_or("application/json", SummarySchema))
+@blp.alt_response(400, **problem_doc("from not before to, unknown category"))
+@blp.alt_response(404, **problem_doc("unknown generation"))
 def get_summary(args: dict[str, Any]) -> Response:
     """Urban wards against rural communes, with 95% intervals."""
     with connection() as conn:

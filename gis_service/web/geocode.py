@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
-from flask_smorest import Blueprint
+from flask import Response, jsonify
 
 from gis_service.batch import run_batch
 from gis_service.errors import InvalidInput
 from gis_service.geocode import geocode, geocode_structured
+from gis_service.web.apidoc import ApiBlueprint, problem_doc
+from gis_service.web.inbound import json_body
 from gis_service.web.schemas import (
     BatchRequestSchema,
     BatchResponseSchema,
     GeocodeArgs,
     GeocodeResponseSchema,
-    ProblemSchema,
 )
 from gis_service.web.serialise import batch_outcome_json
 from gis_service.web.services import connection, services
 
-blp = Blueprint("geocode", __name__, url_prefix="/v1", description="Forward and batch geocoding")
+blp = ApiBlueprint("geocode", __name__, url_prefix="/v1", description="Forward and batch geocoding")
 STRUCTURED = ("commune", "district", "province")
 
 
@@ -28,7 +28,7 @@ STRUCTURED = ("commune", "district", "province")
 @blp.arguments(GeocodeArgs, location="query")
 @blp.alt_response(200, schema=GeocodeResponseSchema, success=True,
                   description="ranked candidates; an empty list when nothing matched")
-@blp.alt_response(400, schema=ProblemSchema, description="empty or over-long query")
+@blp.alt_response(400, **problem_doc("empty or over-long query, or q with structured parts"))
 def forward(args: dict[str, Any]) -> Response:
     """Geocode a Vietnamese address written as people write it, or its structured parts."""
     structured = {key: args[key] for key in STRUCTURED if key in args}
@@ -48,13 +48,11 @@ def forward(args: dict[str, Any]) -> Response:
                       "content": {"application/json": {"schema": BatchRequestSchema}}})
 @blp.alt_response(200, schema=BatchResponseSchema, success=True,
                   description="one outcome per item, in order; bad items carry an error")
-@blp.alt_response(400, schema=ProblemSchema, description="malformed JSON or body")
-@blp.alt_response(413, schema=ProblemSchema, description="more than 10,000 items or too large")
+@blp.alt_response(400, **problem_doc("malformed JSON or body"))
+@blp.alt_response(413, **problem_doc("more than 10,000 items or too large"))
 def batch() -> Response:
     """Geocode up to 10,000 items; reverse items are answered by one set-based query."""
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidInput("the body must be a JSON object", field="body")
+    body = json_body()
     settings = services().settings
     with connection() as conn:
         index = services().geocode_index.get(conn)

@@ -6,8 +6,8 @@ from flask import Response, jsonify
 from flask_smorest import Blueprint
 
 from gis_service.health import check
-from gis_service.web.problems import RETRY_AFTER_S
-from gis_service.web.schemas import HealthSchema
+from gis_service.web.problems import PROBLEM_JSON, RETRY_AFTER_S
+from gis_service.web.schemas import HealthSchema, ProblemSchema
 from gis_service.web.services import connection
 
 blp = Blueprint("health", __name__, description="Service health")
@@ -15,7 +15,9 @@ blp = Blueprint("health", __name__, description="Service health")
 
 @blp.route("/healthz")
 @blp.alt_response(200, schema=HealthSchema, success=True, description="healthy")
-@blp.alt_response(503, schema=HealthSchema, description="database down or no active generation")
+@blp.alt_response(503, schema=HealthSchema, description="no active generation (as JSON), or the "
+                  "database is unreachable (a problem); both with Retry-After")
+@blp.doc(responses={503: {"content": {PROBLEM_JSON: {"schema": ProblemSchema}}}})
 def healthz() -> Response:
     with connection() as conn:
         report = check(conn)

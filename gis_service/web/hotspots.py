@@ -6,14 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from gis_service.analysis import emerging_hotspots, hotspots
-from gis_service.web.frames import frame_response
-from gis_service.web.schemas import EmergingArgs, HotspotArgs, ProblemSchema
+from gis_service.web.apidoc import ApiBlueprint, problem_doc
+from gis_service.web.frames import GEOJSON, frame_response
+from gis_service.web.schemas import (
+    EmergingArgs,
+    EmergingCollectionSchema,
+    HotspotArgs,
+    HotspotCollectionSchema,
+    table_or,
+)
 from gis_service.web.services import connection
 
-blp = Blueprint("hotspots", __name__, url_prefix="/v1", description="Hot spots of reports")
+blp = ApiBlueprint("hotspots", __name__, url_prefix="/v1", description="Hot spots of reports")
 # The frames' column names where the API's differ.
 RENAMES = {"cell": "id", "cls": "class", "category": "class"}
 
@@ -28,8 +34,8 @@ def _options(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(HotspotArgs, location="query")
 @blp.alt_response(200, success=True, description="a FeatureCollection of H3 cells: id, count, "
                   "z, p, p_fdr (Benjamini-Hochberg), class (hot_99 ... cold_90, not_significant)")
-@blp.alt_response(400, schema=ProblemSchema, description="a parameter out of range, or an "
-                  "unknown category")
+@blp.doc(**table_or(GEOJSON, HotspotCollectionSchema))
+@blp.alt_response(400, **problem_doc("a parameter out of range, or an unknown category"))
 def get_hotspots(args: dict[str, Any]) -> Response:
     """Getis-Ord Gi* of report counts on every H3 cell of the service area (zeros included)."""
     with connection() as conn:
@@ -43,7 +49,8 @@ def get_hotspots(args: dict[str, Any]) -> Response:
 @blp.alt_response(200, success=True, description="a FeatureCollection of H3 cells: id, count, "
                   "class (new_hot ... historical_cold, no_pattern), the Mann-Kendall trend, "
                   "hot and cold periods, the final period's z and p_fdr")
-@blp.alt_response(400, schema=ProblemSchema, description="bad parameters, or fewer than 10 periods")
+@blp.doc(**table_or(GEOJSON, EmergingCollectionSchema))
+@blp.alt_response(400, **problem_doc("bad parameters, or fewer than 10 periods"))
 def get_emerging(args: dict[str, Any]) -> Response:
     """ESRI's emerging hot spot categories: Gi* per week or month, Mann-Kendall trend per cell."""
     with connection() as conn:

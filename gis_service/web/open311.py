@@ -16,11 +16,12 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from gis_service import open311
 from gis_service.errors import GisError, InvalidInput
 from gis_service.open311 import errors, params, render, schema, submit
+from gis_service.web import problems
 from gis_service.web.access import presented_key
 from gis_service.web.services import connection, services, transaction
 
@@ -43,9 +44,9 @@ def _content(json_schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _responses(ok: dict[str, Any], *codes: int, status: int = 200) -> dict[str, Any]:
-    # Documented one by one: flask-smorest's "default" error is problem+json, not ours.
+    # Documented one by one, as Open311 error lists. Any route answers 404 for an unknown format.
     failed = {str(code): {"description": "an Open311 error list", "content": _content(schema.ERRORS)}
-              for code in (400, *codes, 503)}
+              for code in sorted({400, 404, *codes, 500, 503})}
     return {"responses": {str(status): {"description": "OK", "content": _content(ok)}, **failed}}
 
 
@@ -62,6 +63,10 @@ def _form() -> dict[str, str]:
     """The posted form and the query string together, each parameter once."""
     if request.mimetype == "multipart/form-data":
         pairs = list(request.form.items(multi=True))
+        # werkzeug decodes multipart fields with errors="replace": refuse what may have been a
+        # bad byte rather than store it as U+FFFD (url-encoded forms are decoded strictly).
+        if any("\ufffd" in key + value for key, value in pairs):
+            raise InvalidInput("the body is not valid UTF-8", field="body")
     elif request.mimetype in FORM_TYPES:
         pairs = params.decode_pairs(request.get_data(cache=False), where="body")
     else:
@@ -164,6 +169,15 @@ def _gis_error(error: GisError) -> Response:
 @blp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     return _error(errors.from_http_status(error.code or 500, error.description or str(error.name)))
+
+
+@blp.app_errorhandler(NotFound)
+def _no_such_url(error: NotFound) -> Response:
+    """A URL under /open311/v2 that matches no route (an unknown format, say) answers in the
+    Open311 error format too; every other 404 is a problem."""
+    if request.url_rule is None and request.path.startswith(f"{blp.url_prefix}/"):
+        return _error(errors.from_http_status(404, "no such Open311 resource or format"))
+    return problems.from_http_exception(error)
 
 
 def _database_down(error: Exception) -> bool:

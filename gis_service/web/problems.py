@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, UnprocessableEntity
+from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
 from gis_service.errors import GisError
 
@@ -72,9 +72,10 @@ def _first_messages(messages: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    if isinstance(error, UnprocessableEntity) and getattr(error, "data", None):
-        # webargs reports schema violations as 422; the request itself is malformed: 400.
-        params = _first_messages(error.data.get("messages", {}))  # type: ignore[attr-defined]
+    data = getattr(error, "data", None)  # webargs' abort() attaches its messages here
+    if isinstance(error, BadRequest | UnprocessableEntity) and isinstance(data, Mapping):
+        # webargs' schema violations (400 through web.apidoc's parser, 422 by default): 400.
+        params = _first_messages(data.get("messages", {}))
         if params:
             first = params[0]
             detail = f"{first['name']}: {first['reason']}"
@@ -87,8 +88,15 @@ def from_http_exception(error: HTTPException) -> Response:
     return problem(status, title, detail, code=code, headers=headers)
 
 
+def _reason(error: Exception) -> str:
+    """The driver's one-line reason, without the statement (an outage logs one per request)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
 def database_unavailable(error: Exception) -> Response:
-    log.warning("database unavailable: %s", error)
+    log.warning("database unavailable: %s", _reason(error))
     return problem(
         503, "Service unavailable", "The database is unreachable; retry shortly.",
         code="database_unavailable", headers={"Retry-After": str(RETRY_AFTER_S)},

@@ -6,12 +6,11 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy import Connection
 
 from gis_service.auth import Forbidden, Principal
 from gis_service.coords import LonLat
-from gis_service.errors import InvalidInput
+from gis_service.errors import NotFound
 from gis_service.reports import queries
 from gis_service.reports.duplicates import duplicate_candidates
 from gis_service.reports.idempotency import request_fingerprint
@@ -20,19 +19,29 @@ from gis_service.reports.rating import rate
 from gis_service.reports.submission import submit_once
 from gis_service.web import report_input
 from gis_service.web.access import optional_principal, required_principal
+from gis_service.web.apidoc import ApiBlueprint, problem_doc
+from gis_service.web.inbound import json_body
 from gis_service.web.report_json import duplicate_json, report_json
-from gis_service.web.schemas import ProblemSchema, ReportListArgs
+from gis_service.web.report_schemas import (
+    NewReportSchema,
+    RatingSchema,
+    ReportCreatedSchema,
+    ReportPageSchema,
+    ReportSchema,
+    StatusChangeSchema,
+)
+from gis_service.web.schemas import ReportListArgs
 from gis_service.web.services import connection, services, transaction
 
-blp = Blueprint("reports", __name__, url_prefix="/v1", description="Field reports")
+blp = ApiBlueprint("reports", __name__, url_prefix="/v1", description="Field reports")
 API_KEY: list[dict[str, list[str]]] = [{"ApiKey": []}]
+BAD_KEY = problem_doc("a key was given but is not valid (reading needs no key)")
+RATE_LIMITED = problem_doc("the key is over its rate limit (Retry-After)")
+NOT_JSON = problem_doc("not a JSON object, a field of the wrong type (named), NUL characters")
 
 
-def _json_body() -> object:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidInput("the body must be JSON", field="body")
-    return body
+def _body(schema: type) -> dict[str, object]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _may_see_contact(principal: Principal | None, record: queries.ReportRecord) -> bool:
@@ -58,20 +67,35 @@ def _point(record: queries.ReportRecord) -> LonLat:
     return LonLat(record.lon, record.lat)
 
 
+def _original(conn: Connection, public_id: str) -> int:
+    """The id of the report a duplicate points at; a 404 names ``duplicate_of``."""
+    try:
+        return queries.get_report(conn, public_id).id
+    except NotFound:
+        raise NotFound(f"no report {public_id[:80]!r} to be the original",
+                       field="duplicate_of") from None
+
+
 def _own(principal: Principal, record: queries.ReportRecord) -> None:
     if principal.role == "agency" and principal.agency_id != record.agency_id:
         raise Forbidden("this report belongs to another agency", field="id")
 
 
 @blp.route("/reports", methods=["POST"])
-@blp.doc(security=API_KEY)
-@blp.alt_response(201, description="stored: the report, its units, agency, due date, duplicates",
-                  success=True)
-@blp.alt_response(401, schema=ProblemSchema, description="missing or invalid API key")
-@blp.alt_response(422, schema=ProblemSchema, description="unknown category, outside the area, ...")
+@blp.doc(security=API_KEY, **_body(NewReportSchema))
+@blp.alt_response(201, schema=ReportCreatedSchema, success=True,
+                  description="stored: the report, its units, agency, due date, duplicates "
+                              "(a retry with the same Idempotency-Key replays it)")
+@blp.alt_response(400, **NOT_JSON)
+@blp.alt_response(401, **problem_doc("missing or invalid API key"))
+@blp.alt_response(403, **problem_doc("the key may not submit reports"))
+@blp.alt_response(409, **problem_doc("the Idempotency-Key was used for another request"))
+@blp.alt_response(413, **problem_doc("the body is larger than the limit"))
+@blp.alt_response(422, **problem_doc("unknown category, outside the area, too long, ..."))
+@blp.alt_response(429, **RATE_LIMITED)
 def submit_report() -> Response:
     """Submit a report: a category and a location (lat/lon, or an address to geocode)."""
-    body = _json_body()
+    body = json_body()
     new = report_input.new_report(body)
     with transaction() as conn:
         principal = required_principal(conn, "client")
@@ -90,6 +114,10 @@ def submit_report() -> Response:
 
 
 @blp.route("/reports/<string:public_id>")
+@blp.alt_response(200, schema=ReportSchema, success=True, description="the report")
+@blp.alt_response(401, **BAD_KEY)
+@blp.alt_response(404, **problem_doc("no such report"))
+@blp.alt_response(429, **RATE_LIMITED)
 def get_report(public_id: str) -> Response:
     """One report; its reporter's contact only for its own agency's key or an admin key."""
     with connection() as conn:
@@ -99,6 +127,10 @@ def get_report(public_id: str) -> Response:
 
 @blp.route("/reports")
 @blp.arguments(ReportListArgs, location="query")
+@blp.alt_response(200, schema=ReportPageSchema, success=True, description="a page of reports")
+@blp.alt_response(400, **problem_doc("a parameter out of range or malformed (named)"))
+@blp.alt_response(401, **BAD_KEY)
+@blp.alt_response(429, **RATE_LIMITED)
 def list_reports(args: dict[str, Any]) -> Response:
     """Reports filtered by category, status, agency, unit code, bbox and time range; paged."""
     filters = queries.ReportFilter(
@@ -115,25 +147,40 @@ def list_reports(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/reports/<string:public_id>", methods=["PATCH"])
-@blp.doc(security=API_KEY)
-@blp.alt_response(409, schema=ProblemSchema, description="a move the lifecycle does not allow")
+@blp.doc(security=API_KEY, **_body(StatusChangeSchema))
+@blp.alt_response(200, schema=ReportSchema, success=True, description="the report, moved")
+@blp.alt_response(400, **NOT_JSON)
+@blp.alt_response(401, **problem_doc("missing or invalid API key"))
+@blp.alt_response(403, **problem_doc("not an agency or admin key, or another agency's report"))
+@blp.alt_response(404, **problem_doc("no such report (or no such original)"))
+@blp.alt_response(409, **problem_doc("a move the lifecycle does not allow"))
+@blp.alt_response(413, **problem_doc("the body is larger than the limit"))
+@blp.alt_response(429, **RATE_LIMITED)
 def change_status(public_id: str) -> Response:
     """Move a report to another status (its own agency's key, or an admin key)."""
-    status, note, original = report_input.status_change(_json_body())
+    status, note, original = report_input.status_change(json_body())
     with transaction() as conn:
         principal = required_principal(conn, "agency")
         record = queries.get_report(conn, public_id)
         _own(principal, record)
-        duplicate_of = queries.get_report(conn, original).id if original else None
+        duplicate_of = _original(conn, original) if original else None
         transition(conn, record.id, status, principal.actor, note, duplicate_of=duplicate_of)
         return jsonify(_visible(conn, queries.get_report(conn, public_id), principal))
 
 
 @blp.route("/reports/<string:public_id>/rating", methods=["POST"])
-@blp.doc(security=API_KEY)
+@blp.doc(security=API_KEY, **_body(RatingSchema))
+@blp.alt_response(200, schema=ReportSchema, success=True, description="the report, rated")
+@blp.alt_response(400, **NOT_JSON)
+@blp.alt_response(401, **problem_doc("missing or invalid API key"))
+@blp.alt_response(403, **problem_doc("the key may not rate reports"))
+@blp.alt_response(404, **problem_doc("no such report"))
+@blp.alt_response(409, **problem_doc("only a resolved or closed report can be rated"))
+@blp.alt_response(413, **problem_doc("the body is larger than the limit"))
+@blp.alt_response(429, **RATE_LIMITED)
 def rate_report(public_id: str) -> Response:
     """The resident's satisfaction (1-5) with a resolved report; 1-2 reopens it."""
-    satisfaction = report_input.rating(_json_body())
+    satisfaction = report_input.rating(json_body())
     with transaction() as conn:
         principal = required_principal(conn, "client")
         record = queries.get_report(conn, public_id)

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
-from flask_smorest import Blueprint
+from flask import Response, json, jsonify
 
 from gis_service.coords import lonlat
 from gis_service.reverse import commune_geojson, reverse_point
-from gis_service.web.schemas import ProblemSchema, ReverseArgs, ReverseSchema
+from gis_service.web.apidoc import ApiBlueprint, problem_doc
+from gis_service.web.frames import GEOJSON
+from gis_service.web.schemas import ReverseArgs, ReverseCollectionSchema, ReverseSchema
 from gis_service.web.serialise import reverse_geojson, reverse_json
 from gis_service.web.services import connection, services
 
-blp = Blueprint("reverse", __name__, url_prefix="/v1", description="Reverse geocoding")
+blp = ApiBlueprint("reverse", __name__, url_prefix="/v1", description="Reverse geocoding")
 
 
 @blp.route("/reverse")
 @blp.arguments(ReverseArgs, location="query")
 @blp.alt_response(200, schema=ReverseSchema, success=True,
                   description="the units at the point; match=outside (200) with no units beyond "
-                              "the snapping tolerance")
-@blp.alt_response(400, schema=ProblemSchema, description="bad coordinates or parameters")
-@blp.alt_response(404, schema=ProblemSchema, description="unknown generation, or none valid `at`")
+                              "the snapping tolerance; format=geojson: a FeatureCollection")
+@blp.doc(responses={200: {"content": {GEOJSON: {"schema": ReverseCollectionSchema}}}})
+@blp.alt_response(400, **problem_doc("bad coordinates or parameters (named)"))
+@blp.alt_response(404, **problem_doc("unknown generation, or none valid `at`"))
 def reverse(args: dict[str, Any]) -> Response:
     """Snap a point to the commune, district and province of a boundary generation."""
     point = lonlat(args["lon"], args["lat"])
@@ -31,5 +33,5 @@ def reverse(args: dict[str, Any]) -> Response:
                                tolerance_m=services().settings.snap_tolerance_m)
         if args["format"] == "geojson":
             geometry = commune_geojson(conn, result.snap.commune) if result.snap.commune else None
-            return jsonify(reverse_geojson(result, geometry))
+            return Response(json.dumps(reverse_geojson(result, geometry)), mimetype=GEOJSON)
     return jsonify(reverse_json(result))

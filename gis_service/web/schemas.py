@@ -11,6 +11,8 @@ import datetime as dt
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gis_service.analysis.selection import as_instant
+from gis_service.analysis.statistics.emerging import CATEGORIES as EMERGING_CATEGORIES
+from gis_service.analysis.statistics.hotspots import CLASSES as HOTSPOT_CLASSES
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
@@ -66,6 +68,19 @@ class ReverseSchema(Schema):
     distance_m = fields.Float(allow_none=True, required=True)
     near_boundary = fields.Nested(NearBoundarySchema, allow_none=True, required=True)
     units = fields.Nested(UnitsSchema, required=True)
+
+
+class ReverseFeatureSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["Feature"]))
+    geometry = fields.Dict(required=True, allow_none=True,
+                           metadata={"description": "the matched commune's polygon, or null"})
+    properties = fields.Nested(ReverseSchema, required=True)
+
+
+class ReverseCollectionSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    features = fields.List(fields.Nested(ReverseFeatureSchema), required=True,
+                           validate=validate.Length(equal=1))
 
 
 class HealthSchema(Schema):
@@ -241,3 +256,85 @@ class HotspotArgs(Schema):
 class EmergingArgs(HotspotArgs):
     period = fields.String(load_default="month", validate=validate.OneOf(["week", "month"]),
                            metadata={"description": "week (from Monday) or month; 10 at least"})
+
+
+# -- answers of the hot spot and coverage endpoints (built as text by web.frames) -------------
+class HotspotPropertiesSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "the H3 cell"})
+    count = fields.Integer(required=True)
+    z = fields.Float(required=True, allow_none=True)
+    p = fields.Float(required=True, allow_none=True)
+    p_fdr = fields.Float(required=True, allow_none=True)
+    cls = fields.String(data_key="class", required=True, validate=validate.OneOf(HOTSPOT_CLASSES))
+
+
+class EmergingPropertiesSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "the H3 cell"})
+    count = fields.Integer(required=True)
+    cls = fields.String(data_key="class", required=True,
+                        validate=validate.OneOf(EMERGING_CATEGORIES))
+    trend_tau = fields.Float(required=True, allow_none=True)
+    trend_z = fields.Float(required=True, allow_none=True)
+    trend_p = fields.Float(required=True, allow_none=True)
+    hot_periods = fields.Integer(required=True)
+    cold_periods = fields.Integer(required=True)
+    z = fields.Float(required=True, allow_none=True)
+    p = fields.Float(required=True, allow_none=True)
+    p_fdr = fields.Float(required=True, allow_none=True)
+
+
+class _Feature(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["Feature"]))
+    id = fields.String(required=True)
+    geometry = fields.Dict(required=True, allow_none=True,
+                           metadata={"description": "GeoJSON geometry, 6 decimals"})
+
+
+class _FeatureCollection(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    parameters = fields.Dict(required=True, metadata={"description": "the query as understood"})
+
+
+class HotspotFeatureSchema(_Feature):
+    properties = fields.Nested(HotspotPropertiesSchema, required=True)
+
+
+class HotspotCollectionSchema(_FeatureCollection):
+    features = fields.List(fields.Nested(HotspotFeatureSchema), required=True)
+
+
+class EmergingFeatureSchema(_Feature):
+    properties = fields.Nested(EmergingPropertiesSchema, required=True)
+
+
+class EmergingCollectionSchema(_FeatureCollection):
+    features = fields.List(fields.Nested(EmergingFeatureSchema), required=True)
+
+
+class CoverageFeatureSchema(_Feature):
+    properties = fields.Dict(required=True, metadata={
+        "description": "the commune's metrics (see the endpoint); null where undefined"})
+
+
+class CoverageCollectionSchema(_FeatureCollection):
+    features = fields.List(fields.Nested(CoverageFeatureSchema), required=True)
+
+
+class SummaryRowSchema(Schema):
+    metric = fields.String(required=True)
+    setting = fields.String(required=True)
+    estimate = fields.Float(required=True, allow_none=True)
+    low = fields.Float(required=True, allow_none=True)
+    high = fields.Float(required=True, allow_none=True)
+    interval = fields.String(required=True)
+
+
+class SummarySchema(Schema):
+    parameters = fields.Dict(required=True)
+    rows = fields.List(fields.Nested(SummaryRowSchema), required=True)
+
+
+def table_or(content_type: str, schema: type[Schema]) -> dict[str, object]:
+    """A 200 answer documented as ``content_type`` (``schema``) or CSV (``format=csv``)."""
+    return {"responses": {200: {"content": {content_type: {"schema": schema},
+                                            "text/csv": {"schema": {"type": "string"}}}}}}
