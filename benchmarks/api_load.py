@@ -22,28 +22,9 @@ import statistics
 import time
 import urllib.request
 
-from sqlalchemy import text
-
 from gis_service.config import Settings
-from gis_service.db.engine import make_engine
 
-from support import gunicorn_server, hue_database, wrk
-
-
-def province_points(url: str, settings: Settings, count: int, seed: int) -> list[tuple[float, float]]:
-    """Uniform random points in the active generation's province polygon."""
-    engine = make_engine(url, settings)
-    # ST_GeneratePoints with a seed: repeatable points, drawn by PostGIS from the real polygon.
-    query = text(
-        "SELECT ST_X(d.geom), ST_Y(d.geom) FROM admin_unit u JOIN generation g ON g.id = u.generation_id, "
-        "LATERAL ST_Dump(ST_GeneratePoints(u.geom, :count, :seed)) d "
-        "WHERE g.status = 'active' AND u.level = 'province'"
-    )
-    try:
-        with engine.connect() as conn:
-            return [(float(x), float(y)) for x, y in conn.execute(query, {"count": count, "seed": seed})]
-    finally:
-        engine.dispose()
+from support import gunicorn_server, hue_database, province_points, wrk
 
 
 def time_batch(base: str, points: list[tuple[float, float]], repeats: int) -> list[float]:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -37,6 +39,22 @@ def hue_database(settings: Settings, prefix: str) -> Iterator[str]:
         finally:
             engine.dispose()
         yield url
+
+
+def province_points(url: str, settings: Settings, count: int, seed: int) -> list[tuple[float, float]]:
+    """Uniform random points in the active generation's province polygon."""
+    engine = make_engine(url, settings)
+    # ST_GeneratePoints with a seed: repeatable points, drawn by PostGIS from the real polygon.
+    query = text(
+        "SELECT ST_X(d.geom), ST_Y(d.geom) FROM admin_unit u JOIN generation g ON g.id = u.generation_id, "
+        "LATERAL ST_Dump(ST_GeneratePoints(u.geom, :count, :seed)) d "
+        "WHERE g.status = 'active' AND u.level = 'province'"
+    )
+    try:
+        with engine.connect() as conn:
+            return [(float(x), float(y)) for x, y in conn.execute(query, {"count": count, "seed": seed})]
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:
@@ -86,10 +104,17 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path,
 
 WRK_SCRIPT = """
 local paths = {%(paths)s}
+local bodies = {%(bodies)s}
+local headers = %(headers)s
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1])
+  if #bodies == 0 then
+    return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+  end
+  -- Each submission its own Idempotency-Key (wrk runs one thread here, so i is unique).
+  headers["Idempotency-Key"] = "%(key_prefix)s-" .. i
+  return wrk.format("POST", paths[(i %% #paths) + 1], headers, bodies[(i %% #bodies) + 1])
 end
 %(delay)s
 done = function(summary, latency, requests)
@@ -104,11 +129,30 @@ end
 """
 
 
+def _lua_string(value: str) -> str:
+    """A Lua string literal (JSON's escapes are Lua's for the characters we send)."""
+    return json.dumps(value, ensure_ascii=True)
+
+
 def wrk(base: str, paths: list[str], *, seconds: int, connections: int, threads: int = 1,
-        delay_ms: float | None = None) -> dict[str, Any]:
-    """Drive ``paths`` round-robin with wrk; ``delay_ms`` per request and connection throttles it."""
+        delay_ms: float | None = None, bodies: list[str] | None = None,
+        headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Drive ``paths`` round-robin with wrk; ``delay_ms`` per request and connection throttles it.
+
+    With ``bodies``, each request is a POST of the next body (JSON) with its own
+    ``Idempotency-Key``; ``headers`` go with every request.
+    """
+    if bodies and threads != 1:
+        raise ValueError("POSTs number their Idempotency-Keys in one wrk thread")
     delay = f"delay = function() return {delay_ms:.3f} end" if delay_ms else ""
-    lua = WRK_SCRIPT % {"paths": ",".join(json.dumps(p) for p in paths), "delay": delay}
+    sent = {**({"Content-Type": "application/json"} if bodies else {}), **(headers or {})}
+    lua = WRK_SCRIPT % {
+        "paths": ",".join(_lua_string(p) for p in paths),
+        "bodies": ",".join(_lua_string(b) for b in bodies or []),
+        "headers": "{" + ",".join(f"[{_lua_string(k)}]={_lua_string(v)}" for k, v in sent.items()) + "}",
+        "key_prefix": f"wrk-{os.getpid()}-{time.monotonic_ns()}",
+        "delay": delay,
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua)
     try:

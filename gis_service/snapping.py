@@ -28,6 +28,7 @@ import datetime as dt
 import functools
 import math
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -593,15 +594,24 @@ def _single_sql(kind: str, lean: bool = False) -> tuple[str, tuple[str, ...]]:
     return str(compiled), names
 
 
+# One RawCursor per driver connection, reused from call to call: making a cursor per lookup
+# cost ~8 µs here, 4% of a lookup. A driver connection serves one thread at a time (it is
+# checked out of the pool), so its cursor does too; a reconnect brings a new connection.
+_CURSORS: weakref.WeakKeyDictionary[psycopg.Connection[Any], psycopg.RawCursor[Any]] = (
+    weakref.WeakKeyDictionary())
+
+
 def _single_rows(conn: Connection, kind: str, params: dict[str, Any], *,
                  lean: bool = False) -> list[tuple[Any, ...]]:
     sql, names = _single_sql(kind, lean)
     if not conn.in_transaction():
         conn.begin()  # what SQLAlchemy's autobegin would do, had it run the statement
     driver = cast(psycopg.Connection[Any], conn.connection.driver_connection)
-    with psycopg.RawCursor(driver) as cursor:
-        cursor.execute(sql, [params.get(name) for name in names], prepare=True)
-        return cursor.fetchall()
+    cursor = _CURSORS.get(driver)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[driver] = psycopg.RawCursor(driver)
+    cursor.execute(sql, [params.get(name) for name in names], prepare=True)
+    return cursor.fetchall()
 
 
 def _covered_snap(row: Sequence[Any]) -> Snap:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Connection, Engine, column, func, select, table, text
+from sqlalchemy.exc import IntegrityError
 
 from gis_service.boundaries import generations
 from gis_service.boundaries.generations import Generation
@@ -446,6 +447,58 @@ def test_strict_mode_writes_nothing(configured: Connection, history: Path, tmp_p
     assert configured.execute(select(func.count()).select_from(report)).scalar_one() == before
 
 
+# The report tables' indexes and constraints as the catalogue defines them.
+_SCHEMA = text("""
+    SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+    WHERE indrelid = ANY ('{report,report_event,report_contact}'::regclass[])
+    UNION ALL
+    SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid = ANY ('{report,report_event,report_contact}'::regclass[])
+    ORDER BY 1, 2
+""")
+
+
+def stored_digest(conn: Connection) -> list[tuple[Any, ...]]:
+    """What an import decided for each report of the batch, by public id (no surrogate ids)."""
+    original = report.alias("original")
+    events = select(func.count()).where(report_event.c.report_id == report.c.id).scalar_subquery()
+    return [tuple(row) for row in conn.execute(
+        select(report.c.public_id, report.c.commune_id, report.c.current_commune_id,
+               report.c.agency_id, report.c.routing_rule_id, report.c.due_at, report.c.status,
+               report.c.near_boundary, original.c.public_id, events)
+        .outerjoin(original, original.c.id == report.c.duplicate_of)
+        .where(report.c.import_batch == "history").order_by(report.c.public_id))]
+
+
+@pytest.mark.realdata
+def test_an_offline_import_stores_what_an_online_one_does(configured: Connection,
+                                                          history: Path) -> None:
+    schema = configured.execute(_SCHEMA).all()
+    with configured.begin_nested() as online:
+        online_summary = import_reports(configured, history, batch_label="history")
+        expected = stored_digest(configured)
+        online.rollback()
+    summary = import_reports(configured, history, batch_label="history", offline=True)
+    assert (summary.imported, summary.events, summary.contacts) == (
+        online_summary.imported, online_summary.events, online_summary.contacts)
+    assert len(expected) == summary.imported > 0
+    assert stored_digest(configured) == expected
+    # Every index and foreign key is back, as the migrations made it, and still checking.
+    assert configured.execute(_SCHEMA).all() == schema
+    with pytest.raises(IntegrityError), configured.begin_nested():
+        configured.execute(report_event.insert().values(report_id=-1, actor="test", kind="note"))
+
+
+@pytest.mark.realdata
+def test_a_failed_offline_import_keeps_the_indexes_and_keys(configured: Connection,
+                                                           history: Path, tmp_path: Path) -> None:
+    schema = configured.execute(_SCHEMA).all()
+    path, _ = spoiled(history, tmp_path)
+    with pytest.raises(ImportRejected):
+        import_reports(configured, path, strict=True, offline=True)
+    assert configured.execute(_SCHEMA).all() == schema
+
+
 @pytest.mark.realdata
 def test_a_duplicate_of_a_rejected_or_unknown_report_is_rejected(configured: Connection,
                                                                  history: Path, tmp_path: Path
@@ -532,10 +585,10 @@ def crash_database(hue_db: HueDB, server_url: str) -> Iterator[Engine]:
             engine.dispose()
 
 
-def _import_process(engine: Engine, path: Path) -> subprocess.Popen[bytes]:
+def _import_process(engine: Engine, path: Path, *options: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     command = [sys.executable, "-c", "from gis_service.cli import main; main()",
-               "reports", "import", str(path)]
+               "reports", "import", str(path), *options]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
@@ -548,14 +601,18 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("options", [(), ("--offline",)], ids=["online", "offline"])
 def test_a_killed_import_leaves_nothing_and_running_it_again_completes_it(
-        crash_database: Engine, hue_db: HueDB, tmp_path: Path) -> None:
-    # Big enough that writing the reports, contacts and events takes a second or two.
+        crash_database: Engine, hue_db: HueDB, tmp_path: Path, options: tuple[str, ...]) -> None:
+    # Big enough that writing the reports, contacts and events takes a second or two; each
+    # mode its own file (its own public ids and batch) in the shared database.
     with crash_database.connect() as connection:
         communes = load_communes(connection, "2019")
-    history = tmp_path / "crash.csv"
-    generate(communes, out=history, count=CRASH_ROWS, seed=HISTORY_SEED + 1,
+        schema = connection.execute(_SCHEMA).all()
+    history = tmp_path / f"crash{'-'.join(('', *options))}.csv"
+    generate(communes, out=history, count=CRASH_ROWS, seed=HISTORY_SEED + 1 + len(options),
              categories=category_codes(hue_db.settings))
+    batch = report.c.import_batch == history.name
 
     def inserting() -> bool:
         with crash_database.connect() as probe:
@@ -566,10 +623,12 @@ def test_a_killed_import_leaves_nothing_and_running_it_again_completes_it(
 
     def stored() -> tuple[int, ...]:
         with crash_database.connect() as probe:
-            return tuple(probe.execute(select(func.count()).select_from(t)).scalar_one()
-                         for t in (report, report_event, report_contact))
+            reports = probe.execute(select(func.count()).select_from(report).where(batch))
+            return (reports.scalar_one(), *(probe.execute(
+                select(func.count()).select_from(t).join(report, report.c.id == t.c.report_id)
+                .where(batch)).scalar_one() for t in (report_event, report_contact)))
 
-    process = _import_process(crash_database, history)
+    process = _import_process(crash_database, history, *options)
     try:
         # Killed once the report rows are being written (contacts or events: after the reports).
         _wait_for(lambda: inserting() or process.poll() is not None)
@@ -579,9 +638,13 @@ def test_a_killed_import_leaves_nothing_and_running_it_again_completes_it(
         process.wait(timeout=30)
     _wait_for(lambda: not inserting())
     assert stored() == (0, 0, 0)
-    rerun = _import_process(crash_database, history)
+    with crash_database.connect() as probe:
+        assert probe.execute(_SCHEMA).all() == schema  # offline: the drops rolled back too
+    rerun = _import_process(crash_database, history, *options)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err.decode()
     reports, events, contacts = stored()
     assert f"{reports:,} imported" in out.decode() and reports > 0.95 * CRASH_ROWS
     assert events > 2 * reports and contacts == reports
+    with crash_database.connect() as probe:
+        assert probe.execute(_SCHEMA).all() == schema

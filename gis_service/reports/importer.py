@@ -40,6 +40,7 @@ from gis_service.reports import import_sql
 from gis_service.reports import import_summary as why
 from gis_service.reports.calendar import ensure_calendar
 from gis_service.reports.import_cells import cells_for_points
+from gis_service.reports.import_offline import bring_online, take_offline
 from gis_service.reports.import_read import ROW, read_rows
 from gis_service.reports.import_stage import Staging, analyze, copy_rows
 from gis_service.reports.import_summary import ImportSummary, Rejection
@@ -48,7 +49,8 @@ from gis_service.snapping import DEFAULT_TOLERANCE_M, check_tolerance
 
 #: The steps in order, as :data:`Progress` callbacks and ``ImportSummary.steps`` name them.
 STEPS = ("read", "validate", "h3", "copy", "skip_stored", "snap", "place", "route", "due",
-         "duplicates", "near_boundary", "insert_reports", "insert_contacts", "insert_events")
+         "duplicates", "near_boundary", "insert_reports", "insert_contacts", "insert_events",
+         "rebuild")
 #: Called after each step with (step name, steps done, steps in all).
 Progress = Callable[[str, int, int], None]
 # Bulk statements hash a million rows: give them memory, and more time than an API request.
@@ -94,6 +96,7 @@ def import_reports(
     strict: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     near_boundary_m: float = NEAR_BOUNDARY_M,
+    offline: bool = False,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import a CSV or GeoJSON file of reports in the caller's transaction; never commits.
@@ -102,7 +105,9 @@ def import_reports(
     the importer in the events (``import:<label>``). With ``strict`` any rejected row raises
     :class:`ImportRejected` and nothing is written. Needs the categories, agencies and an
     active boundary generation (``gis-service reports load-config``); extends the working-day
-    calendar when the file's dates need it.
+    calendar when the file's dates need it. ``offline`` locks the report tables for the whole
+    import and rebuilds their indexes and foreign keys once instead of maintaining them row by
+    row (:mod:`~gis_service.reports.import_offline`): for first loads and large back-fills.
 
     >>> with engine.begin() as conn:  # doctest: +SKIP
     ...     print(import_reports(conn, "history.csv").describe())
@@ -124,7 +129,8 @@ def import_reports(
     with conn.begin_nested():
         notes = _ensure_calendar(conn, checked)
         outcome = _stage_and_insert(conn, checked, clock, batch=batch, tolerance_m=tolerance,
-                                    near_boundary_m=near_boundary_m, strict=strict)
+                                    near_boundary_m=near_boundary_m, strict=strict,
+                                    offline=offline)
         rejections = _explain_orphans(raw.frame, checked.rejections + outcome.rejections)
         summary = ImportSummary(
             source=path.name, batch=batch, rows=raw.count, imported=outcome.imported,
@@ -205,7 +211,8 @@ class _Outcome:
 
 
 def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, batch: str,
-                      tolerance_m: float, near_boundary_m: float, strict: bool) -> _Outcome:
+                      tolerance_m: float, near_boundary_m: float, strict: bool,
+                      offline: bool) -> _Outcome:
     """Everything after the Python checks: staging, the SQL steps, the inserts.
 
     With ``strict``, a file with any rejected row stops before the inserts (its summary still
@@ -216,6 +223,8 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
     current = generations.active(conn)
     st = Staging.named()
     with _bulk_settings(conn):
+        # Locked first, so that nothing changes the tables between the checks and the inserts.
+        taken = take_offline(conn) if offline else None
         st.create(conn)
         with clock.step("copy"):
             copy_rows(conn, st.rows, checked.rows)
@@ -237,6 +246,7 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
             import_sql.drop_orphan_duplicates(conn, st)
         rejected = tuple(Rejection(*row) for row in import_sql.rejected(conn, st))
         if strict and (rejected or checked.rejections):
+            # The caller raises ImportRejected; its savepoint rolls back, offline drops included.
             return _Outcome(0, stored, rejected, 0, 0)
         with clock.step("near_boundary"):
             import_sql.near(conn, st, current.id, near_boundary_m)
@@ -246,6 +256,9 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
             contacts = import_sql.insert_contacts(conn, st)
         with clock.step("insert_events"):
             events = import_sql.insert_events(conn, st, f"import:{batch}")
+        with clock.step("rebuild"):
+            if taken is not None:
+                bring_online(conn, taken)
         standing = import_sql.count(conn, st.place)
         st.drop(conn)
     # Rows that conflicted on insert were stored meanwhile by another transaction.

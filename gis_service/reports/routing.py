@@ -20,6 +20,7 @@ staging table in one statement and :func:`route` routes one report with the very
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Text,
     and_,
     any_,
+    bindparam,
     case,
     func,
     literal,
@@ -241,15 +243,24 @@ def route(
     ...       current_district_id=None, current_province_id=1)  # doctest: +SKIP
     RoutingDecision(agency_id=7, rule_id=11, reason='rule citadel-monuments (polygon, ...')
     """
-    # Typed literals rather than VALUES: a None district must still be an integer.
-    one = select(
-        literal(0, Integer).label("idx"), literal(lon, Float).label("lon"),
-        literal(lat, Float).label("lat"), literal(category, Text).label("category"),
-        literal(current_commune_id, Integer).label("current_commune_id"),
-        literal(current_district_id, Integer).label("current_district_id"),
-        literal(current_province_id, Integer).label("current_province_id"),
-    ).subquery("report_input")
-    row = conn.execute(route_select(one)).one()
+    row = conn.execute(_route_one(), {
+        "lon": lon, "lat": lat, "category": category, "current_commune_id": current_commune_id,
+        "current_district_id": current_district_id, "current_province_id": current_province_id,
+    }).one()
     if row.agency_id is None:
         raise DataError(row.routing_reason, field="agency")
     return RoutingDecision(row.agency_id, row.routing_rule_id, row.routing_reason)
+
+
+@functools.cache
+def _route_one() -> Select[Any]:
+    """:func:`route_select` over one row of bound parameters, built once (building it cost
+    ~9 ms of Python per report). Typed parameters rather than VALUES: a None district must
+    still be an integer."""
+    one = select(
+        literal(0, Integer).label("idx"),
+        *(bindparam(name, type_=type_).label(name) for name, type_ in (
+            ("lon", Float), ("lat", Float), ("category", Text), ("current_commune_id", Integer),
+            ("current_district_id", Integer), ("current_province_id", Integer))),
+    ).subquery("report_input")
+    return route_select(one)
