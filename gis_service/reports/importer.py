@@ -251,7 +251,7 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
         with clock.step("near_boundary"):
             import_sql.near(conn, st, current.id, near_boundary_m)
         with clock.step("insert_reports"):
-            imported = import_sql.insert_reports(conn, st, batch)
+            imported = import_sql.insert_reports(conn, st, batch, exclusive=taken is not None)
         with clock.step("insert_contacts"):
             contacts = import_sql.insert_contacts(conn, st)
         with clock.step("insert_events"):
