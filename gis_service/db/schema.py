@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -232,7 +233,9 @@ jurisdiction_rule = Table(
     CheckConstraint("(area_kind = 'unit') = (unit_id IS NOT NULL)", name="unit_rule_has_unit"),
     CheckConstraint("(area_kind = 'line_buffer') = (buffer_m IS NOT NULL AND buffer_m > 0)",
                     name="line_rule_has_buffer"),
-    Index("ix_jurisdiction_rule_geom", "geom", postgresql_using="gist"),
+    # Area rules only (migration 0004): unit rules match by unit id, never by geometry.
+    Index("ix_jurisdiction_rule_geom", "geom", postgresql_using="gist",
+          postgresql_where=text("area_kind <> 'unit'")),
 )
 
 report = Table(
