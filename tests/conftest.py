@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine
 
 from gis_service.boundaries.manifest import load_manifest
@@ -134,6 +136,21 @@ def reports_db(server_url: str, settings: Settings) -> Iterator[ReportsDB]:
                     for role in ("client", "admin")}
         yield ReportsDB(settings, engine, keys)
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(reports_db: ReportsDB) -> Flask:
+    """The API on ``reports_db``, for the modules that test it through the test client
+    (a module that needs another database defines its own ``app``)."""
+    from gis_service.web import create_app  # noqa: PLC0415
+
+    return create_app(reports_db.settings, engine=reports_db.engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as client:
+        yield client
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from gis_service.db.schema import (
     report_contact,
     report_event,
 )
-from gis_service.web import create_app
 from tests.conftest import ReportsDB
 
 # Phường Hương An: away from where the other API tests report (their duplicate checks).
@@ -37,17 +36,6 @@ NEW = {"category": "roads", "description": "Ổ gà giữa đường", **HERE,
        "reporter": {"name": "Người Báo Tin", "phone": "0977000111",
                     "email": "access.resident@example.invalid"}}
 FORM = "application/x-www-form-urlencoded"
-
-
-@pytest.fixture(scope="module")
-def app(reports_db: ReportsDB) -> Flask:
-    return create_app(reports_db.settings, engine=reports_db.engine)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def issue(reports_db: ReportsDB, role: str, agency_code: str | None = None,

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 
@@ -26,7 +25,6 @@ from gis_service.auth import issue_key
 from gis_service.db.schema import idempotency_key, report, report_contact, report_event
 from gis_service.errors import DataError
 from gis_service.reports.importer import import_reports
-from gis_service.web import create_app
 from gis_service.web.inbound import MAX_DEPTH
 from tests.conftest import ReportsDB
 
@@ -37,17 +35,6 @@ NEW = {"category": "street_lights", "channel": "app", "description": "Đèn đư
 FORM = "application/x-www-form-urlencoded"
 PROBLEM = "application/problem+json"
 TEN_MB = 10 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def app(reports_db: ReportsDB) -> Flask:
-    return create_app(reports_db.settings, engine=reports_db.engine)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

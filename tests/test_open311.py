@@ -185,17 +185,6 @@ def test_xml_escapes_markup_and_replaces_what_xml_cannot_carry() -> None:
 # --- the endpoints ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def app(reports_db: ReportsDB) -> Flask:
-    return create_app(reports_db.settings, engine=reports_db.engine)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
-
-
 def openapi_to_json_schema(value: Any) -> Any:
     """OpenAPI 3.0's ``nullable`` as JSON Schema's ``type: [..., "null"]``."""
     if isinstance(value, dict):

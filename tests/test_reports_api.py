@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,24 +20,12 @@ from gis_service.db.schema import (
     report_contact,
     report_event,
 )
-from gis_service.web import create_app
 from tests.conftest import ReportsDB
 
 VY_DA = {"lat": 16.4779, "lon": 107.611}
 NEW = {"category": "sanitation", "channel": "app", "description": "Rác thải ùn ứ đầu kiệt",
        **VY_DA, "reporter": {"name": "Nguyễn Văn A", "phone": "0900000001",
                              "email": "resident+1@example.invalid"}}
-
-
-@pytest.fixture(scope="module")
-def app(reports_db: ReportsDB) -> Flask:
-    return create_app(reports_db.settings, engine=reports_db.engine)
-
-
-@pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as client:
-        yield client
 
 
 def headers(key: str, **extra: str) -> dict[str, str]:
