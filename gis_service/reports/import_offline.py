@@ -1,17 +1,18 @@
 """Offline bulk mode for the importer: the report tables' secondary indexes and foreign keys
 are dropped for the inserts and rebuilt after them, all in the import's own transaction.
 
-This is how pg_restore loads data. Inserting a million reports row by row into 13 secondary
-indexes and through 17 foreign-key triggers costs about four times what building the indexes
-once and checking each foreign key with one anti-join costs (measured on 300,000 reports:
-inserts with indexes and keys 20.6 s, bare 0.9 s). The price is an ACCESS EXCLUSIVE lock on
-``report``, ``report_event`` and ``report_contact`` until the import commits: every query on
-reports waits meanwhile. So it is for first loads, migrations and large back-fills, chosen
-explicitly (``gis-service reports import --offline``), never the default.
+This is how pg_restore loads data. Inserting reports row by row into 14 secondary indexes and
+through 16 foreign-key triggers costs far more than building the indexes once and checking
+each foreign key with one anti-join (measured on 300,000 reports: the report rows alone took
+20.6 s with their indexes and keys, 0.9 s without; the whole import went from 55 s to 34 s).
+The price is an ACCESS EXCLUSIVE lock on ``report``, ``report_event`` and ``report_contact``
+until the import commits: every query on reports waits meanwhile. So it is for first loads,
+migrations and large back-fills, chosen explicitly (``gis-service reports import --offline``),
+never the default.
 
 Nothing is lost if the import fails or is killed: the drops roll back with everything else.
 The indexes and constraints are rebuilt from their own catalogue definitions, so the schema
-afterwards is exactly the migrations' (the migration test compares it).
+afterwards is exactly the migrations' (tests/test_importer.py compares the catalogue).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from sqlalchemy import Connection, text
 
 #: The tables the importer inserts into, in the lock order used everywhere else.
 TABLES = ("report", "report_contact", "report_event")
-# Memory for the index builds (sorts) and the foreign-key checks, for this transaction only.
-_SETTINGS = {"maintenance_work_mem": "512MB"}
 
 # Indexes that back no constraint (primary and unique keys stay: ON CONFLICT and the foreign
 # keys' checks need them), as DROP and CREATE statements from the catalogue.
@@ -66,11 +65,5 @@ def take_offline(conn: Connection) -> Offline:
 
 def bring_online(conn: Connection, offline: Offline) -> None:
     """Build the indexes and check and restore the foreign keys (one anti-join each)."""
-    before = {name: conn.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar_one()
-              for name in _SETTINGS}
-    for name, value in _SETTINGS.items():
-        conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
     for create in offline.rebuild:
         conn.execute(text(create))
-    for name, value in before.items():
-        conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})

@@ -59,6 +59,8 @@ _BULK_SETTINGS = {"work_mem": "256MB", "statement_timeout": "15min"}
 # thousands and sorted three (report, unit) pairs per report to merge them; hashing routed a
 # million reports in 6.8 s instead of 10.2 s.
 _ROUTING_SETTINGS = {"enable_mergejoin": "off"}
+# The offline mode's index builds sort a million rows each.
+_REBUILD_SETTINGS = {"maintenance_work_mem": "512MB"}
 # Calendar days needed after a report for the longest working-day deadline: two calendar days
 # per working day covers weekends and Tết with room to spare.
 _CALENDAR_DAYS_PER_WORKING_DAY = 2
@@ -262,7 +264,8 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
             events = import_sql.insert_events(conn, st, f"import:{batch}")
         with clock.step("rebuild"):
             if taken is not None:
-                bring_online(conn, taken)
+                with _local_settings(conn, _REBUILD_SETTINGS):
+                    bring_online(conn, taken)
         standing = import_sql.count(conn, st.place)
         st.drop(conn)
     # Rows that conflicted on insert were stored meanwhile by another transaction.
