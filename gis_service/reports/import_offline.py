@@ -1,7 +1,7 @@
 """Offline bulk mode for the importer: the report tables' secondary indexes and foreign keys
 are dropped for the inserts and rebuilt after them, all in the import's own transaction.
 
-This is how pg_restore loads data. Inserting reports row by row into 14 secondary indexes and
+This is how pg_restore loads data. Inserting reports row by row into 13 secondary indexes and
 through 16 foreign-key triggers costs far more than building the indexes once and checking
 each foreign key with one anti-join (measured on 300,000 reports: the report rows alone took
 20.6 s with their indexes and keys, 0.9 s without; the whole import went from 55 s to 34 s).
