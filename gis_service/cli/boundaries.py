@@ -7,8 +7,7 @@ exits non-zero, and the database is left as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -22,17 +21,7 @@ from gis_service.boundaries.sources import FieldMapping, read_units
 from gis_service.boundaries.validate import DEFAULT_MIN_AREA_M2, validate
 from gis_service.cli.context import AppContext
 from gis_service.db.schema import LEVELS, admin_unit
-from gis_service.errors import GisError, NotFound
-
-
-@contextmanager
-def _transaction(app: AppContext) -> Iterator[Connection]:
-    """One transaction; a GisError rolls it back and becomes a one-line error and exit 1."""
-    try:
-        with app.engine.begin() as conn:
-            yield conn
-    except GisError as exc:
-        raise click.ClickException(f"{exc.detail} (nothing was written)") from exc
+from gis_service.errors import NotFound
 
 
 @click.group()
@@ -65,7 +54,7 @@ def load(
     """Load FILE as the units of one level of a generation (created as a draft if new)."""
     fields = FieldMapping(code_field, name_field, type_field, parent_field, population_field,
                           population_year)
-    with _transaction(app) as conn:
+    with app.transaction() as conn:
         layer = read_units(file, fields, source_crs=crs, layer=layer_name, approximate=approximate)
         _ensure_exists(conn, generation_code)
         summary = load_units(
@@ -93,7 +82,7 @@ def _ensure_exists(conn: Connection, code: str) -> None:
 @click.pass_obj
 def load_manifest_command(app: AppContext, generation_code: str | None) -> None:
     """Load the boundary manifests (boundaries/*.toml) from the data root."""
-    with _transaction(app) as conn:
+    with app.transaction() as conn:
         results = load_manifest(conn, app.settings, generation_code)
     for result in results:
         click.echo(result.render())
@@ -107,7 +96,7 @@ def load_manifest_command(app: AppContext, generation_code: str | None) -> None:
 @click.pass_obj
 def validate_command(app: AppContext, code: str, as_json: bool, min_area: float) -> None:
     """Report gaps, overlaps, units outside their parent and orphans in generation CODE."""
-    with _transaction(app) as conn:
+    with app.transaction() as conn:
         report = validate(conn, code, min_area_m2=min_area)
     click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json
                else report.render())
@@ -118,7 +107,7 @@ def validate_command(app: AppContext, code: str, as_json: bool, min_area: float)
 @click.pass_obj
 def activate(app: AppContext, code: str) -> None:
     """Make generation CODE the active one (the one previously active is retired)."""
-    with _transaction(app) as conn:
+    with app.transaction() as conn:
         set_status(conn, code, "active")
     click.echo(f"generation {code} is active")
 
@@ -127,7 +116,7 @@ def activate(app: AppContext, code: str) -> None:
 @click.pass_obj
 def list_command(app: AppContext) -> None:
     """List the generations with their status, validity and unit counts."""
-    with _transaction(app) as conn:
+    with app.transaction() as conn:
         generations = list_generations(conn)
         counts = _unit_counts(conn)
     for generation in generations:

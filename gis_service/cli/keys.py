@@ -6,7 +6,6 @@ import click
 
 from gis_service.auth import ROLES, issue_key, list_keys, revoke_key
 from gis_service.cli.context import AppContext
-from gis_service.errors import GisError
 
 
 @click.group()
@@ -23,12 +22,9 @@ def keys() -> None:
 @click.pass_obj
 def create(app: AppContext, name: str, role: str, agency_code: str | None, rate_limit: int) -> None:
     """Issue a key and print it (it cannot be shown again)."""
-    try:
-        with app.engine.begin() as conn:
-            issued = issue_key(conn, name=name, role=role, agency_code=agency_code,
-                               rate_limit_per_minute=rate_limit)
-    except GisError as exc:
-        raise click.ClickException(exc.detail) from exc
+    with app.transaction() as conn:
+        issued = issue_key(conn, name=name, role=role, agency_code=agency_code,
+                           rate_limit_per_minute=rate_limit)
     click.echo(issued.key)
 
 
@@ -37,11 +33,8 @@ def create(app: AppContext, name: str, role: str, agency_code: str | None, rate_
 @click.pass_obj
 def revoke(app: AppContext, prefix: str) -> None:
     """Revoke the key whose prefix (the part after ``gis_``) is PREFIX."""
-    try:
-        with app.engine.begin() as conn:
-            revoke_key(conn, prefix)
-    except GisError as exc:
-        raise click.ClickException(exc.detail) from exc
+    with app.transaction() as conn:
+        revoke_key(conn, prefix)
     click.echo(f"revoked {prefix}")
 
 

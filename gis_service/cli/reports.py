@@ -8,29 +8,15 @@ generate) to the ``reports`` group here. Commands that write run in one transact
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
-from sqlalchemy import Connection
 
 from gis_service.cli.context import AppContext
 from gis_service.cli.reports_generate import generate_command
 from gis_service.cli.reports_import import import_command
-from gis_service.errors import GisError
 from gis_service.reports.calendar import TZ
 from gis_service.reports.lifecycle import escalate_overdue, overdue_by_agency
 from gis_service.reports.setup import load_config
-
-
-@contextmanager
-def transaction(app: AppContext) -> Iterator[Connection]:
-    """One transaction; a GisError rolls it back and becomes a one-line error and exit 1."""
-    try:
-        with app.engine.begin() as conn:
-            yield conn
-    except GisError as exc:
-        raise click.ClickException(f"{exc.detail} (nothing was written)") from exc
 
 
 @click.group()
@@ -55,7 +41,7 @@ def load_config_command(app: AppContext, generation_code: str | None, first_year
     if (first_year is None) != (last_year is None):
         raise click.UsageError("give both --first-year and --last-year, or neither")
     years = None if first_year is None or last_year is None else (first_year, last_year)
-    with transaction(app) as conn:
+    with app.transaction() as conn:
         result = load_config(conn, app.settings, generation_code=generation_code, years=years)
     click.echo(result.describe())
 
@@ -68,7 +54,7 @@ def load_config_command(app: AppContext, generation_code: str | None, first_year
 def escalate(app: AppContext, now_text: str | None, dry_run: bool) -> None:
     """List overdue open reports by agency and escalate them to the supervising agency."""
     now = _parse_now(now_text)
-    with transaction(app) as conn:
+    with app.transaction() as conn:
         overdue = overdue_by_agency(conn, now)
         done = [] if dry_run else escalate_overdue(conn, now)
     click.echo(f"as of {now.isoformat()}: {sum(a.overdue for a in overdue)} overdue reports "
