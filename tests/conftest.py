@@ -3,14 +3,17 @@ throw-away database built by the migrations, and one rolled-back transaction per
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
@@ -136,6 +139,40 @@ def reports_db(server_url: str, settings: Settings) -> Iterator[ReportsDB]:
                     for role in ("client", "admin")}
         yield ReportsDB(settings, engine, keys)
         engine.dispose()
+
+
+def row_counts(engine: Engine) -> tuple[int, ...]:
+    """How many reports, events, contacts and idempotency keys the database holds."""
+    from gis_service.db.schema import (  # noqa: PLC0415
+        idempotency_key,
+        report,
+        report_contact,
+        report_event,
+    )
+
+    tables = (report, report_event, report_contact, idempotency_key)
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(*(
+            select(func.count()).select_from(table).scalar_subquery() for table in tables))).one())
+
+
+@contextmanager
+def nothing_left(reports_db: ReportsDB) -> Iterator[None]:
+    """The block writes no report, event, contact or idempotency key."""
+    before = row_counts(reports_db.engine)
+    yield
+    assert row_counts(reports_db.engine) == before
+
+
+def problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem document with ``status``, naming ``field`` when given."""
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)[:500]
+    body: dict[str, Any] = json.loads(response.get_data(as_text=True))
+    assert body["status"] == status and body["title"] and body["detail"]
+    if field is not None:
+        assert body["field"] == field, body
+    return body
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from gis_service import auth
 from gis_service.auth import IssuedKey, Unauthorized, authenticate, issue_key, revoke_key
@@ -23,12 +22,8 @@ from gis_service.db.schema import (
     agency,
     api_key,
     api_key_usage,
-    idempotency_key,
-    report,
-    report_contact,
-    report_event,
 )
-from tests.conftest import ReportsDB
+from tests.conftest import ReportsDB, nothing_left
 
 # Phường Hương An: away from where the other API tests report (their duplicate checks).
 HERE = {"lat": 16.5012, "lon": 107.5503}
@@ -43,20 +38,6 @@ def issue(reports_db: ReportsDB, role: str, agency_code: str | None = None,
     with reports_db.engine.begin() as conn:
         return issue_key(conn, name=f"access-{role}", role=role, agency_code=agency_code,
                          rate_limit_per_minute=limit)
-
-
-def counts(engine: Engine) -> tuple[int, ...]:
-    tables = (report, report_event, report_contact, idempotency_key)
-    with engine.connect() as conn:
-        return tuple(conn.execute(select(*(
-            select(func.count()).select_from(table).scalar_subquery() for table in tables))).one())
-
-
-@contextmanager
-def nothing_left(reports_db: ReportsDB) -> Iterator[None]:
-    before = counts(reports_db.engine)
-    yield
-    assert counts(reports_db.engine) == before
 
 
 @pytest.fixture(scope="module")

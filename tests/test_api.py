@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from gis_service.db.schema import admin_unit, generation
 from gis_service.web import create_app
-from tests.conftest import HueDB
+from tests.conftest import HueDB, problem
 
 VY_DA = {"lat": 16.4779, "lon": 107.611}
 
@@ -27,16 +27,6 @@ def app(hue_db: HueDB) -> Flask:
 def client(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as client:
         yield client
-
-
-def problem(response: object, status: int, field: str | None = None) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert response.mimetype == "application/problem+json"  # type: ignore[attr-defined]
-    body: dict[str, object] = response.get_json(force=True)  # type: ignore[attr-defined]
-    assert body["status"] == status and body["title"] and body["detail"]
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 def test_health(client: FlaskClient) -> None:

@@ -11,22 +11,20 @@ so these tests use the ``reports_db`` database; rows are counted before and afte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from gis_service.auth import issue_key
-from gis_service.db.schema import idempotency_key, report, report_contact, report_event
+from gis_service.db.schema import report, report_event
 from gis_service.errors import DataError
 from gis_service.reports.importer import import_reports
 from gis_service.web.inbound import MAX_DEPTH
-from tests.conftest import ReportsDB
+from tests.conftest import ReportsDB, nothing_left, problem
 
 INJECTIONS = ("'; DROP TABLE report; --", "1' OR '1'='1")
 # Phường Phú Bài: away from where the other API tests report, so their duplicate checks stay theirs.
@@ -43,32 +41,6 @@ def key(reports_db: ReportsDB) -> str:
     with reports_db.engine.begin() as conn:
         return issue_key(conn, name="hostile-client", role="client",
                          rate_limit_per_minute=100_000).key
-
-
-def counts(engine: Engine) -> tuple[int, ...]:
-    tables = (report, report_event, report_contact, idempotency_key)
-    with engine.connect() as conn:
-        return tuple(conn.execute(select(*(
-            select(func.count()).select_from(table).scalar_subquery() for table in tables))).one())
-
-
-@contextmanager
-def nothing_left(reports_db: ReportsDB) -> Iterator[None]:
-    """The block writes no report, event, contact or idempotency key."""
-    before = counts(reports_db.engine)
-    yield
-    assert counts(reports_db.engine) == before
-
-
-def problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    """A problem document with ``status``, naming ``field`` when given."""
-    assert response.status_code == status, response.get_data(as_text=True)[:2000]
-    assert response.mimetype == PROBLEM, response.get_data(as_text=True)[:500]
-    body: dict[str, Any] = json.loads(response.get_data(as_text=True))
-    assert body["status"] == status and body["title"] and body["detail"]
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 def open311_error(response: Any, status: int, parameter: str | None = None) -> None:
