@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gis_service import tomlcheck
 from gis_service.boundaries.crosswalk import build_crosswalk
 from gis_service.boundaries.features import Provenance
 from gis_service.boundaries.generations import by_code, ensure_generation, set_status
@@ -119,21 +119,18 @@ def read_manifest(path: Path) -> Manifest:
     >>> read_manifest(Path("boundaries/2019.toml")).generation.code  # doctest: +SKIP
     '2019'
     """
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read manifest {path}: {exc}") from exc
+    document = tomlcheck.read_toml(path)
     where = str(path)
-    _no_unknown_keys(document, _TOP_KEYS, where)
-    generation = _generation(_table(document, "generation", where), f"{where} [generation]")
+    tomlcheck.no_unknown_keys(document, _TOP_KEYS, where)
+    generation = _generation(tomlcheck.table(document, "generation", where), f"{where} [generation]")
     layers = tuple(
-        _layer(_as_table(raw, f"{where} [[layer]] {n}"), f"{where} [[layer]] {n}")
-        for n, raw in enumerate(_list(document, "layer", where), start=1)
+        _layer(raw, f"{where} [[layer]] {n}")
+        for n, raw in enumerate(tomlcheck.tables(document, "layer", where), start=1)
     )
     derive = document.get("derive")
     if derive is not None:
-        derive = _as_table(derive, f"{where} [derive]")
-        _string(derive, "builder", f"{where} [derive]")
+        derive = tomlcheck.as_table(derive, f"{where} [derive]")
+        tomlcheck.string(derive, "builder", f"{where} [derive]")
     if not layers and derive is None:
         raise DataError(f"{where}: a manifest needs [[layer]] tables or a [derive] table")
     after = _after(document, where)
@@ -290,23 +287,23 @@ def _dependency_order(manifests: Sequence[Manifest]) -> list[Manifest]:
 # --- parsing: each helper names the file and table in its error ---------------------------
 
 def _generation(table: Mapping[str, Any], where: str) -> GenerationSpec:
-    _no_unknown_keys(table, _GENERATION_KEYS, where)
-    status = _string(table, "status", where, default="draft")
+    tomlcheck.no_unknown_keys(table, _GENERATION_KEYS, where)
+    status = tomlcheck.string(table, "status", where, default="draft")
     if status not in GENERATION_STATUSES:
         raise DataError(f"{where}: status must be one of {', '.join(GENERATION_STATUSES)}, "
                         f"not {status!r}")
     return GenerationSpec(
-        code=_string(table, "code", where),
-        description=_string(table, "description", where, default=""),
-        valid_from=_date(table, "valid_from", where),
-        valid_to=_date(table, "valid_to", where),
+        code=tomlcheck.string(table, "code", where),
+        description=tomlcheck.string(table, "description", where, default=""),
+        valid_from=tomlcheck.date(table, "valid_from", where),
+        valid_to=tomlcheck.date(table, "valid_to", where),
         status=status,
     )
 
 
 def _layer(table: Mapping[str, Any], where: str) -> LayerSpec:
-    _no_unknown_keys(table, _LAYER_KEYS, where)
-    level = _string(table, "level", where)
+    tomlcheck.no_unknown_keys(table, _LAYER_KEYS, where)
+    level = tomlcheck.string(table, "level", where)
     if level not in LEVELS:
         raise DataError(f"{where}: level must be one of {', '.join(LEVELS)}, not {level!r}")
     approximate = table.get("approximate", False)
@@ -315,36 +312,37 @@ def _layer(table: Mapping[str, Any], where: str) -> LayerSpec:
     population = table.get("population")
     return LayerSpec(
         level=level,
-        file=Path(_string(table, "file", where)),
-        provenance=Provenance(_string(table, "source", where), _string(table, "licence", where)),
-        fields=_fields(_table(table, "fields", where), f"{where} fields"),
-        crs=_optional_string(table, "crs", where),
-        layer_name=_optional_string(table, "layer_name", where),
+        file=Path(tomlcheck.string(table, "file", where)),
+        provenance=Provenance(tomlcheck.string(table, "source", where),
+                              tomlcheck.string(table, "licence", where)),
+        fields=_fields(tomlcheck.table(table, "fields", where), f"{where} fields"),
+        crs=tomlcheck.optional_string(table, "crs", where),
+        layer_name=tomlcheck.optional_string(table, "layer_name", where),
         population=None if population is None else _population(
-            _as_table(population, f"{where} population"), f"{where} population"),
+            tomlcheck.as_table(population, f"{where} population"), f"{where} population"),
         approximate=approximate,
     )
 
 
 def _fields(table: Mapping[str, Any], where: str) -> FieldMapping:
-    _no_unknown_keys(table, _FIELD_KEYS, where)
+    tomlcheck.no_unknown_keys(table, _FIELD_KEYS, where)
     return FieldMapping(
-        code=_string(table, "code", where),
-        name=_string(table, "name", where),
-        type=_string(table, "type", where),
-        parent=_optional_string(table, "parent", where),
-        population=_optional_string(table, "population", where),
-        population_year=_optional_int(table, "population_year", where),
+        code=tomlcheck.string(table, "code", where),
+        name=tomlcheck.string(table, "name", where),
+        type=tomlcheck.string(table, "type", where),
+        parent=tomlcheck.optional_string(table, "parent", where),
+        population=tomlcheck.optional_string(table, "population", where),
+        population_year=tomlcheck.optional_integer(table, "population_year", where),
     )
 
 
 def _population(table: Mapping[str, Any], where: str) -> PopulationTable:
-    _no_unknown_keys(table, _POPULATION_KEYS, where)
+    tomlcheck.no_unknown_keys(table, _POPULATION_KEYS, where)
     return PopulationTable(
-        path=Path(_string(table, "file", where)),
-        code=_string(table, "code", where),
-        value=_string(table, "value", where),
-        year=_optional_int(table, "year", where),
+        path=Path(tomlcheck.string(table, "file", where)),
+        code=tomlcheck.string(table, "code", where),
+        value=tomlcheck.string(table, "value", where),
+        year=tomlcheck.optional_integer(table, "year", where),
     )
 
 
@@ -359,56 +357,3 @@ def _after(document: Mapping[str, Any], where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _no_unknown_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise DataError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-
-
-def _as_table(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise DataError(f"{where}: expected a table")
-    return value
-
-
-def _table(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    if key not in parent:
-        raise DataError(f"{where}: missing [{key}]")
-    return _as_table(parent[key], f"{where} [{key}]")
-
-
-def _list(parent: Mapping[str, Any], key: str, where: str) -> list[object]:
-    value = parent.get(key, [])
-    if not isinstance(value, list):
-        raise DataError(f"{where}: {key} must be an array of tables ([[{key}]])")
-    return value
-
-
-def _string(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str) or (value == "" and default is None):
-        raise DataError(f"{where}: {key!r} must be a non-empty string")
-    return value
-
-
-def _optional_string(table: Mapping[str, Any], key: str, where: str) -> str | None:
-    return _string(table, key, where) if key in table else None
-
-
-def _optional_int(table: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = table.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise DataError(f"{where}: {key!r} must be an integer")
-    return value
-
-
-def _date(table: Mapping[str, Any], key: str, where: str) -> dt.date | None:
-    value = table.get(key)
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise DataError(f"{where}: {key!r} must be a date (YYYY-MM-DD)")

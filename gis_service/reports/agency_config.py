@@ -21,9 +21,9 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from gis_service import tomlcheck
 from gis_service.db.schema import AGENCY_KINDS, LEVELS
 from gis_service.errors import DataError
-from gis_service.reports import configfile
 
 AGENCIES_FILE = "agencies.toml"
 #: ``supervisor = "parent"`` in a [[committees]] entry: the agency answering for the parent unit.
@@ -114,17 +114,17 @@ def read_agency_config(path: Path) -> AgencyConfig:
     >>> config.agencies[0].code  # doctest: +SKIP
     'ubnd-hue'
     """
-    document = configfile.read_toml(path)
+    document = tomlcheck.read_toml(path)
     where = str(path)
-    configfile.no_unknown_keys(document, {"agency", "committees", "rule"}, where)
+    tomlcheck.no_unknown_keys(document, {"agency", "committees", "rule"}, where)
     agencies = tuple(_agency(t, f"{where} [[agency]] {n}")
-                     for n, t in enumerate(configfile.tables(document, "agency", where), start=1))
+                     for n, t in enumerate(tomlcheck.tables(document, "agency", where), start=1))
     committees = tuple(
         _committee(t, f"{where} [[committees]] {n}")
-        for n, t in enumerate(configfile.tables(document, "committees", where), start=1)
+        for n, t in enumerate(tomlcheck.tables(document, "committees", where), start=1)
     )
     rules = tuple(_rule(t, f"{where} [[rule]] {n}")
-                  for n, t in enumerate(configfile.tables(document, "rule", where), start=1))
+                  for n, t in enumerate(tomlcheck.tables(document, "rule", where), start=1))
     _check_unique([a.code for a in agencies], "agency", where)
     _check_unique([r.code for r in rules], "rule", where)
     return AgencyConfig(where, agencies, committees, rules)
@@ -139,49 +139,49 @@ def _check_unique(codes: list[str], what: str, where: str) -> None:
 
 
 def _code(table: Mapping[str, Any], where: str) -> str:
-    code = configfile.string(table, "code", where)
+    code = tomlcheck.string(table, "code", where)
     if not CODE_PATTERN.fullmatch(code):
         raise DataError(f"{where}: code {code!r} must be ASCII letters, digits, '-', '_' or '.'")
     return code
 
 
 def _kind(table: Mapping[str, Any], where: str) -> str:
-    kind = configfile.string(table, "kind", where)
+    kind = tomlcheck.string(table, "kind", where)
     if kind not in AGENCY_KINDS:
         raise DataError(f"{where}: kind must be one of {', '.join(AGENCY_KINDS)}, not {kind!r}")
     return kind
 
 
 def _level(table: Mapping[str, Any], key: str, where: str) -> str | None:
-    level = configfile.optional_string(table, key, where)
+    level = tomlcheck.optional_string(table, key, where)
     if level is not None and level not in LEVELS:
         raise DataError(f"{where}: {key} must be one of {', '.join(LEVELS)}, not {level!r}")
     return level
 
 
 def _unit_ref(table: Mapping[str, Any], where: str) -> UnitRef | None:
-    code = configfile.optional_string(table, "unit", where)
+    code = tomlcheck.optional_string(table, "unit", where)
     level = _level(table, "unit_level", where)
     return None if code is None and level is None else UnitRef(code, level)
 
 
 def _agency(table: Mapping[str, Any], where: str) -> AgencySpec:
-    configfile.no_unknown_keys(table, _AGENCY_KEYS, where)
+    tomlcheck.no_unknown_keys(table, _AGENCY_KEYS, where)
     code = _code(table, where)
     where = f"{where} ({code!r})"
     return AgencySpec(
         code=code,
-        name=configfile.string(table, "name", where),
+        name=tomlcheck.string(table, "name", where),
         kind=_kind(table, where),
-        supervisor=configfile.optional_string(table, "supervisor", where),
+        supervisor=tomlcheck.optional_string(table, "supervisor", where),
         unit=_unit_ref(table, where),
-        email=configfile.optional_string(table, "email", where),
+        email=tomlcheck.optional_string(table, "email", where),
         where=where,
     )
 
 
 def _template(table: Mapping[str, Any], key: str, where: str) -> str:
-    template = configfile.string(table, key, where)
+    template = tomlcheck.string(table, key, where)
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
@@ -194,7 +194,7 @@ def _template(table: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def _committee(table: Mapping[str, Any], where: str) -> CommitteeSpec:
-    configfile.no_unknown_keys(table, _COMMITTEE_KEYS, where)
+    tomlcheck.no_unknown_keys(table, _COMMITTEE_KEYS, where)
     level = _level(table, "level", where)
     if level is None:
         raise DataError(f"{where}: 'level' is required")
@@ -202,11 +202,11 @@ def _committee(table: Mapping[str, Any], where: str) -> CommitteeSpec:
     if "{code}" not in code:
         raise DataError(f"{where}: the code template must contain {{code}} (one agency per unit)")
     return CommitteeSpec(level, _kind(table, where), code, _template(table, "name", where),
-                         configfile.string(table, "supervisor", where), where)
+                         tomlcheck.string(table, "supervisor", where), where)
 
 
 def _rule(table: Mapping[str, Any], where: str) -> RuleSpec:
-    configfile.no_unknown_keys(table, _RULE_KEYS, where)
+    tomlcheck.no_unknown_keys(table, _RULE_KEYS, where)
     code = _code(table, where)
     where = f"{where} ({code!r})"
     areas = [key for key in _AREA_KEYS if key in table]
@@ -218,19 +218,19 @@ def _rule(table: Mapping[str, Any], where: str) -> RuleSpec:
         raise DataError(f"{where}: 'buffer_m' (metres) goes with 'line', and only with it")
     if "unit_level" in table and area != "unit":
         raise DataError(f"{where}: 'unit_level' goes with 'unit'")
-    categories = configfile.string_list(table, "categories", where)
+    categories = tomlcheck.string_list(table, "categories", where)
     return RuleSpec(
         code=code,
-        agency=configfile.string(table, "agency", where),
+        agency=tomlcheck.string(table, "agency", where),
         categories=None if categories is None else tuple(sorted(set(categories))),
-        priority=configfile.integer(table, "priority", where, default=0),
+        priority=tomlcheck.integer(table, "priority", where, default=0),
         description=str(table.get("description", "")),
-        approximate=configfile.boolean(table, "approximate", where),
+        approximate=tomlcheck.boolean(table, "approximate", where),
         area_kind={"unit": "unit", "polygon": "polygon", "line": "line_buffer"}[area],
         unit=_unit_ref(table, where) if area == "unit" else None,
         shape=None if area == "unit" else _shape(table[area], area, where),
         buffer_m=_buffer(table, where) if area == "line" else None,
-        generation=configfile.optional_string(table, "generation", where),
+        generation=tomlcheck.optional_string(table, "generation", where),
         where=where,
     )
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from sqlalchemy import Boolean, Connection, delete, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from gis_service import tomlcheck
 from gis_service.db.schema import category, report
 from gis_service.errors import DataError
-from gis_service.reports import configfile
 
 DeadlineUnit = Literal["working_days", "hours"]
 DEADLINE_UNITS: tuple[DeadlineUnit, ...] = ("working_days", "hours")
@@ -74,12 +74,12 @@ def read_categories(path: Path) -> list[Category]:
     >>> [c.code for c in read_categories(Path("boundaries/reports/categories.toml"))][:2]
     ['urban_order', 'sanitation']
     """
-    document = configfile.read_toml(path)
+    document = tomlcheck.read_toml(path)
     where = str(path)
-    configfile.no_unknown_keys(document, {"deadlines", "category"}, where)
-    deadlines = _deadlines(configfile.as_table(document.get("deadlines", {}), f"{where} [deadlines]"),
+    tomlcheck.no_unknown_keys(document, {"deadlines", "category"}, where)
+    deadlines = _deadlines(tomlcheck.as_table(document.get("deadlines", {}), f"{where} [deadlines]"),
                            f"{where} [deadlines]")
-    entries = configfile.tables(document, "category", where)
+    entries = tomlcheck.tables(document, "category", where)
     if not entries:
         raise DataError(f"{where}: no [[category]] entries")
     categories = [_category(entry, deadlines, f"{where} [[category]] {n}")
@@ -108,10 +108,10 @@ def list_categories(conn: Connection) -> list[Category]:
 
 
 def _deadline(value: object, where: str) -> tuple[int, DeadlineUnit]:
-    table = configfile.as_table(value, where)
-    configfile.no_unknown_keys(table, {"amount", "unit"}, where)
-    amount = configfile.integer(table, "amount", where)
-    unit = configfile.string(table, "unit", where)
+    table = tomlcheck.as_table(value, where)
+    tomlcheck.no_unknown_keys(table, {"amount", "unit"}, where)
+    amount = tomlcheck.integer(table, "amount", where)
+    unit = tomlcheck.string(table, "unit", where)
     if amount <= 0:
         raise DataError(f"{where}: 'amount' must be positive, not {amount}")
     if unit not in DEADLINE_UNITS:
@@ -125,8 +125,8 @@ def _deadlines(table: Mapping[str, Any], where: str) -> dict[str, tuple[int, Dea
 
 def _category(entry: Mapping[str, Any], deadlines: Mapping[str, tuple[int, DeadlineUnit]],
               where: str) -> Category:
-    configfile.no_unknown_keys(entry, _CATEGORY_KEYS, where)
-    code = configfile.string(entry, "code", where)
+    tomlcheck.no_unknown_keys(entry, _CATEGORY_KEYS, where)
+    code = tomlcheck.string(entry, "code", where)
     where = f"{where} ({code!r})"
     if not _CODE.fullmatch(code):
         raise DataError(f"{where}: a code is lower case a-z, 0-9 and _, starting with a letter")
@@ -140,12 +140,12 @@ def _category(entry: Mapping[str, Any], deadlines: Mapping[str, tuple[int, Deadl
         amount, unit = _deadline(raw, f"{where} deadline")
     return Category(
         code=code,
-        name=configfile.string(entry, "name", where),
-        name_vi=configfile.string(entry, "name_vi", where),
-        group=configfile.string(entry, "group", where),
+        name=tomlcheck.string(entry, "name", where),
+        name_vi=tomlcheck.string(entry, "name_vi", where),
+        group=tomlcheck.string(entry, "group", where),
         deadline_amount=amount,
         deadline_unit=unit,
-        urgent=configfile.boolean(entry, "urgent", where),
+        urgent=tomlcheck.boolean(entry, "urgent", where),
         description=str(entry.get("description", "")),
     )
 
