@@ -30,7 +30,7 @@ from gis_service.open311.service_requests import OPEN311_STATUS, PUBLIC_DECIMALS
 from gis_service.reports.lifecycle import OPEN_STATUSES, transition
 from gis_service.web import create_app
 from gis_service.web.report_json import PUBLIC_DECIMALS as JSON_API_DECIMALS
-from tests.conftest import ReportsDB
+from tests.conftest import ReportsDB, row_counts
 
 BASE = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -264,13 +264,9 @@ def created_id(response: Any) -> str:
     return str(body[0]["service_request_id"])
 
 
-def counts(reports_db: ReportsDB) -> tuple[int, int, int]:
-    with reports_db.engine.connect() as conn:
-        return tuple(conn.execute(select(  # type: ignore[return-value]
-            select(func.count()).select_from(report).scalar_subquery(),
-            select(func.count()).select_from(report_event).scalar_subquery(),
-            select(func.count()).select_from(report_contact).scalar_subquery(),
-        )).one())
+def counts(reports_db: ReportsDB) -> tuple[int, ...]:
+    """Reports, events and contacts stored."""
+    return row_counts(reports_db.engine)[:3]
 
 
 def assert_error(response: Any, status: int, parameter: str | None = None) -> None:

@@ -16,11 +16,8 @@ from gis_service.db.schema import (
     api_key,
     api_key_usage,
     idempotency_key,
-    report,
-    report_contact,
-    report_event,
 )
-from tests.conftest import ReportsDB
+from tests.conftest import ReportsDB, row_counts
 
 VY_DA = {"lat": 16.4779, "lon": 107.611}
 NEW = {"category": "sanitation", "channel": "app", "description": "Rác thải ùn ứ đầu kiệt",
@@ -32,13 +29,9 @@ def headers(key: str, **extra: str) -> dict[str, str]:
     return {"X-API-Key": key, **extra}
 
 
-def counts(reports_db: ReportsDB) -> tuple[int, int, int]:
-    with reports_db.engine.connect() as conn:
-        return tuple(conn.execute(select(  # type: ignore[return-value]
-            select(func.count()).select_from(report).scalar_subquery(),
-            select(func.count()).select_from(report_event).scalar_subquery(),
-            select(func.count()).select_from(report_contact).scalar_subquery(),
-        )).one())
+def counts(reports_db: ReportsDB) -> tuple[int, ...]:
+    """Reports, events and contacts stored."""
+    return row_counts(reports_db.engine)[:3]
 
 
 def agency_key(reports_db: ReportsDB, agency_code: str) -> str:
