@@ -143,7 +143,8 @@ def _prepare(cluster: Cluster, engine: Engine, settings: Settings) -> Lab:
                         rate_limit_per_minute=1_000_000).key
         categories = tuple(conn.execute(select(category.c.code).order_by(category.c.code))
                            .scalars())
-    return Lab(cluster, cluster.url(), engine, key, _points(engine, 2000), categories)
+    # Over TCP: the kill test finds a worker's database sessions by its client ports.
+    return Lab(cluster, cluster.url(tcp=True), engine, key, _points(engine, 2000), categories)
 
 
 @dataclass(frozen=True)

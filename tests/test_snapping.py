@@ -339,3 +339,57 @@ def test_explain_shows_the_gist_index_serves_every_spatial_predicate(conn: Conne
     # piece_covers (pieces under the point, and again for depth) and piece_near (nearest).
     assert plan.count("ix_admin_unit_part_lookup") >= 3, plan
     assert "Seq Scan on admin_unit_part" not in plan, plan
+
+
+# --- snap_point's cache of inside answers, keyed by the boundary revision.
+
+
+def _revision(conn: Connection) -> object:
+    return conn.execute(text("SELECT revision FROM boundary_revision")).scalar_one()
+
+
+def test_every_write_to_the_units_takes_a_new_revision(conn: Connection) -> None:
+    before = _revision(conn)
+    grid = _three_levels(conn)
+    inserted = _revision(conn)
+    conn.execute(text("UPDATE admin_unit SET population = 5 WHERE id = :id"), {"id": grid.ids["c11"]})
+    updated = _revision(conn)
+    conn.execute(text("DELETE FROM admin_unit WHERE id = :id"), {"id": grid.ids["c22"]})
+    deleted = _revision(conn)
+    assert len({before, inserted, updated, deleted}) == 4
+
+
+def test_a_repeated_inside_answer_comes_from_the_cache(conn: Connection) -> None:
+    grid = _three_levels(conn)
+    point = LonLat(X0 + 0.3 * SIZE, Y0 + 0.4 * SIZE)
+    first = snap_point(conn, point, generation=grid.code)
+    # Another point in the same commune: the same (frozen) answer object, not a rebuilt one.
+    assert snap_point(conn, LonLat(X0 + 0.6 * SIZE, Y0 + 0.2 * SIZE), generation=grid.code) is first
+
+
+def test_a_cached_answer_follows_a_renamed_commune_and_district(conn: Connection) -> None:
+    grid = _three_levels(conn)
+    point = LonLat(X0 + 0.3 * SIZE, Y0 + 0.4 * SIZE)
+    old = snap_point(conn, point, generation=grid.code)
+    conn.execute(text("SAVEPOINT rename"))
+    for unit, name in (("c11", "Phường Mới"), ("D", "Quận Mới")):
+        conn.execute(text("UPDATE admin_unit SET name = :name WHERE id = :id"),
+                     {"name": name, "id": grid.ids[unit]})
+    renamed = snap_point(conn, point, generation=grid.code)
+    assert renamed.commune is not None and renamed.commune.name == "Phường Mới"
+    assert renamed.district is not None and renamed.district.name == "Quận Mới"
+    # Rolled back, the old revision is back and so is the old answer.
+    conn.execute(text("ROLLBACK TO SAVEPOINT rename"))
+    assert snap_point(conn, point, generation=grid.code) == old
+
+
+def test_a_moved_parent_is_seen_at_once(conn: Connection) -> None:
+    grid = _three_levels(conn)
+    point = LonLat(X0 + 0.3 * SIZE, Y0 + 0.4 * SIZE)
+    assert snap_point(conn, point, generation=grid.code).district is not None
+    # c11 hangs off the province directly now: no district, even though it was cached with one.
+    conn.execute(text("UPDATE admin_unit SET parent_id = :p WHERE id = :id"),
+                 {"p": grid.ids["P"], "id": grid.ids["c11"]})
+    moved = snap_point(conn, point, generation=grid.code)
+    assert moved.district is None
+    assert moved.province is not None and moved.province.id == grid.ids["P"]

@@ -9,6 +9,7 @@ import click
 from gis_service.boundaries.manifest import load_manifest, manifests_dir
 from gis_service.cli.context import AppContext
 from gis_service.db import migrate
+from gis_service.db.engine import shown_url
 from gis_service.reports.sample import load_sample_history
 from gis_service.reports.setup import load_config
 from gis_service.serving import serve
@@ -21,7 +22,7 @@ from gis_service.serving import serve
 def demo(app: AppContext, then_serve: bool) -> None:
     """Start PostGIS, migrate, load Huế's boundaries and sample data, then serve API and maps."""
     settings = app.settings
-    click.echo(f"database: {app.url().split('@')[-1]}")
+    click.echo(f"database: {shown_url(app.url())}")
     migrate.upgrade(app.engine)
     click.echo(f"schema at revision {migrate.current_revision(app.engine)}")
 

@@ -7,6 +7,7 @@ import os
 import click
 
 from gis_service.cli.context import AppContext
+from gis_service.db.engine import shown_url
 from gis_service.errors import GisError
 from gis_service.jupyter import DEFAULT_PORT, lab_launch, missing_data
 
@@ -28,7 +29,7 @@ def notebooks(app: AppContext, port: int, jupyter_args: tuple[str, ...]) -> None
         launch = lab_launch(app.settings, url, port=port, extra_args=jupyter_args)
     except GisError as exc:
         raise click.ClickException(exc.detail) from exc
-    click.echo(f"JupyterLab in {launch.cwd} on database {url.split('@')[-1]} (Ctrl-C to stop)")
+    click.echo(f"JupyterLab in {launch.cwd} on database {shown_url(url)} (Ctrl-C to stop)")
     app.close()
     os.chdir(launch.cwd)
     # Replace this process: Ctrl-C and SIGTERM reach Jupyter, which shuts its kernels down.

@@ -22,6 +22,11 @@ def database_url(settings: Settings, *, start: bool = False) -> str:
     return cluster.url()
 
 
+def shown_url(url: str) -> str:
+    """The URL as printed for people: the password masked, the host or socket kept."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def sqlalchemy_url(url: str) -> str:
     """Force the psycopg 3 driver whatever scheme the URL was written with."""
     parsed = make_url(url)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -128,6 +129,16 @@ admin_unit_part = Table(
     Index("ix_admin_unit_part_lookup", "generation_id", "level", "geom", postgresql_using="gist"),
     Index("ix_admin_unit_part_geog", "geog", postgresql_using="gist"),
     Index("ix_admin_unit_part_unit_id", "unit_id"),
+)
+
+# One row; statement triggers set a fresh random revision on every write to generation or
+# admin_unit (migration 0005), so a process may cache units while the revision it read holds.
+boundary_revision = Table(
+    "boundary_revision",
+    metadata,
+    Column("one", Boolean, primary_key=True, server_default=text("true")),
+    Column("revision", Uuid, nullable=False),
+    CheckConstraint("one", name="one_row"),
 )
 
 unit_crosswalk = Table(
