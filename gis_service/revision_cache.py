@@ -1,10 +1,11 @@
-"""Values derived from the boundary generations and units, kept in memory while the units stay unchanged.
+"""Values derived from the boundaries, kept in memory while the boundaries stay unchanged.
 
 ``boundary_revision.revision`` (migration 0005) takes a fresh random value on every write to
-``generation`` or ``admin_unit``, committed or not. A value computed from the units as one statement saw them is
-stored under the revision that same statement read; a later statement that reads the same
-revision sees the same units, so the value still holds. Keys are random per write, hence per
-database as well: one cache serves every database a process talks to (the tests use several).
+``generation`` or ``admin_unit``, committed or not. A value computed from the boundaries as one
+statement saw them is stored under the revision that same statement read; a later statement
+that reads the same revision sees the same boundaries, so the value still holds. Revisions are
+random per write, hence per database as well: one cache serves every database a process talks
+to (the tests use several).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from gis_service.reports import import_summary as why
 from gis_service.reports.generator import category_codes, generate, load_communes
 from gis_service.reports.import_cells import cells_for_points
 from gis_service.reports.import_format import COLUMNS
+from gis_service.reports.import_offline import bring_online, take_offline
 from gis_service.reports.import_read import RawRows, read_rows
 from gis_service.reports.import_summary import ImportSummary
 from gis_service.reports.import_validate import Reference, validate
@@ -447,13 +448,15 @@ def test_strict_mode_writes_nothing(configured: Connection, history: Path, tmp_p
     assert configured.execute(select(func.count()).select_from(report)).scalar_one() == before
 
 
-# The report tables' indexes and constraints as the catalogue defines them.
+# The report tables' indexes and constraints as the catalogue defines them, and the foreign
+# keys pointing at them.
 _SCHEMA = text("""
     SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
     WHERE indrelid = ANY ('{report,report_event,report_contact}'::regclass[])
     UNION ALL
     SELECT conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid) FROM pg_constraint
     WHERE conrelid = ANY ('{report,report_event,report_contact}'::regclass[])
+       OR confrelid = ANY ('{report,report_event,report_contact}'::regclass[])
     ORDER BY 1, 2
 """)
 
@@ -487,6 +490,46 @@ def test_an_offline_import_stores_what_an_online_one_does(configured: Connection
     assert configured.execute(_SCHEMA).all() == schema
     with pytest.raises(IntegrityError), configured.begin_nested():
         configured.execute(report_event.insert().values(report_id=-1, actor="test", kind="note"))
+
+
+@pytest.mark.realdata
+def test_an_offline_import_on_top_of_stored_reports(configured: Connection, history: Path,
+                                                    tmp_path: Path) -> None:
+    """The tables are not empty, so not truncated; duplicates in the offline half find their
+    originals among the stored reports without the public_id key."""
+    with configured.begin_nested() as online:
+        import_reports(configured, history, batch_label="history")
+        expected = stored_digest(configured)
+        online.rollback()
+    rows = history_rows(history)
+    half = len(rows) // 2
+    first = write_csv(tmp_path / "first.csv", rows[:half])
+    rest = write_csv(tmp_path / "rest.csv", rows[half:])
+    import_reports(configured, first, batch_label="history")
+    summary = import_reports(configured, rest, batch_label="history", offline=True)
+    assert summary.imported == len(expected) - half > 0
+    assert stored_digest(configured) == expected
+
+
+@pytest.mark.realdata
+def test_only_empty_report_tables_are_truncated(configured: Connection, history: Path,
+                                                tmp_path: Path) -> None:
+    with configured.begin_nested() as emptied:
+        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key"))
+        schema = configured.execute(_SCHEMA).all()
+        offline = take_offline(configured)
+        assert offline.truncated
+        bring_online(configured, offline)
+        assert configured.execute(_SCHEMA).all() == schema
+        emptied.rollback()
+    with configured.begin_nested() as stored:
+        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key"))
+        few = import_reports(configured, write_csv(tmp_path / "few.csv", history_rows(history)[:20]))
+        offline = take_offline(configured)
+        assert not offline.truncated
+        bring_online(configured, offline)
+        assert configured.execute(select(func.count()).select_from(report)).scalar_one() == few.imported > 0
+        stored.rollback()
 
 
 @pytest.mark.realdata
