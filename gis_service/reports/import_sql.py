@@ -123,7 +123,12 @@ def place(conn: Connection, st: Staging, current_id: int, tolerance_m: float) ->
             rows.c.lon, rows.c.lat, literal(tolerance_m), _generation_code(which)))
         .select_from(pairs).where(outside),
     ))
-    sequence = sql_cast(func.pg_get_serial_sequence(_text(report.name), _text("id")), REGCLASS)
+    # The sequence's oid, looked up once: pg_get_serial_sequence() is not folded into a
+    # constant, and evaluated per row its catalogue lookups took 4.8 s of a million rows' 7.7 s.
+    oid = conn.execute(select(sql_cast(sql_cast(
+        func.pg_get_serial_sequence(_text(report.name), _text("id")), REGCLASS), Integer))
+    ).scalar_one()
+    sequence = sql_cast(literal(oid, Integer), REGCLASS)
     return _rows(conn, insert(st.place).from_select(
         [c.name for c in st.place.columns],
         select(
