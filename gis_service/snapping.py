@@ -154,10 +154,11 @@ class Snap:
 
 def piece_covers(part: FromClause, generation_id: ColumnElement[Any], point: ColumnElement[Any]
                  ) -> ColumnElement[bool]:
-    """Commune pieces of the generation covering ``point`` (ix_admin_unit_part_lookup).
+    """Commune pieces of the generation covering ``point`` (ix_admin_unit_part_commune).
 
     ST_Covers (not ST_Contains) so a point on a boundary is covered by both sides; its index
-    support adds ``geom && point`` to the composite (generation_id, level, geom) GiST scan.
+    support adds ``geom && point`` to the partial (generation_id, geom) GiST scan, whose
+    predicate ``level = 'commune'`` the condition on level matches.
     """
     return and_(
         part.c.generation_id == generation_id,
@@ -168,7 +169,7 @@ def piece_covers(part: FromClause, generation_id: ColumnElement[Any], point: Col
 
 def piece_in_box(part: FromClause, generation_id: ColumnElement[Any], box: ColumnElement[Any]
                  ) -> ColumnElement[bool]:
-    """Commune pieces of the generation whose bounding box meets ``box`` (ix_admin_unit_part_lookup)."""
+    """Commune pieces of the generation whose bounding box meets ``box`` (ix_admin_unit_part_commune)."""
     return and_(
         part.c.generation_id == generation_id,
         part.c.level == _COMMUNE,
@@ -178,7 +179,7 @@ def piece_in_box(part: FromClause, generation_id: ColumnElement[Any], box: Colum
 
 def piece_near(part: FromClause, generation_id: ColumnElement[Any], point: ColumnElement[Any],
                radius_deg: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Commune pieces within ``radius_deg`` degrees of ``point`` (ix_admin_unit_part_lookup).
+    """Commune pieces within ``radius_deg`` degrees of ``point`` (ix_admin_unit_part_commune).
 
     A planar prefilter only: the radius is widened (see :func:`prefilter_radius_deg`) so every
     piece within the tolerance in metres passes; metres are then measured on ``geog``.

@@ -127,6 +127,9 @@ admin_unit_part = Table(
            Computed("geom::geography", persisted=True)),
     # btree_gist lets one GiST index filter by generation and level as well as by location.
     Index("ix_admin_unit_part_lookup", "generation_id", "level", "geom", postgresql_using="gist"),
+    # Snapping's: commune pieces only, so no text comparison of level at each entry (0006).
+    Index("ix_admin_unit_part_commune", "generation_id", "geom", postgresql_using="gist",
+          postgresql_where=text("level = 'commune'")),
     Index("ix_admin_unit_part_geog", "geog", postgresql_using="gist"),
     Index("ix_admin_unit_part_unit_id", "unit_id"),
 )
