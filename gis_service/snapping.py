@@ -680,8 +680,8 @@ def snap_point(
 
 
 # "Inside" answers by commune id. The revision changes with any generation or unit, so a
-# lookup needs only the revision and the covering commune's id from the database (measured:
-# ~25% fewer microseconds a lookup than carrying 21 unit columns through three joins).
+# lookup needs only the revision and the covering commune's id from the database (measured in
+# one run: 5,665 lookups/s, against 5,137/s carrying 21 unit columns through three joins).
 _INSIDE_SNAPS: RevisionCache[int, Snap] = RevisionCache()
 
 

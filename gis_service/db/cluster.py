@@ -205,14 +205,14 @@ class Cluster:
                 f"port = {port}",
                 f"unix_socket_directories = '{self.socket_dir}'",
                 "max_connections = 200",
-                # Bulk imports were measured no faster with larger WAL and checkpoint settings,
-                # which made crash recovery slower (issue 7): the defaults stay.
                 # No WAL for tables emptied in the writing transaction: an offline import into
                 # empty report tables truncates them first and writes no WAL for its rows
                 # (gis_service/reports/import_offline.py). This embedded cluster streams to no
                 # replica, so it gives up nothing for it; crash recovery is unchanged.
                 "wal_level = minimal",
                 "max_wal_senders = 0",
+                # Bulk imports were measured no faster with larger WAL and checkpoint settings,
+                # which made crash recovery slower (issue 7): the defaults stay.
                 "shared_buffers = 1GB",
                 "work_mem = 64MB",
                 "maintenance_work_mem = 512MB",

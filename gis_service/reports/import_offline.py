@@ -81,8 +81,9 @@ def take_offline(conn: Connection) -> Offline:
 
     Empty tables (a first load) are also truncated: each gets a new file, and under
     ``wal_level = minimal`` (the embedded cluster's setting) rows written to a file created in
-    the same transaction skip the WAL, which is synced once at commit instead. Measured on a
-    million reports: 1.6 GB and 12 million WAL records that the inserts no longer write.
+    the same transaction skip the WAL; the files are synced once at commit instead. On a
+    million reports the inserts wrote 1.6 GB of WAL in 12 million records; without it they
+    took 18.6 s instead of 22.3 s (two runs back to back).
     """
     conn.execute(text(f"LOCK TABLE {', '.join(TABLES)} IN ACCESS EXCLUSIVE MODE"))
     tables = list(TABLES)
