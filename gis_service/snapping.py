@@ -61,6 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Float
 
@@ -614,6 +615,18 @@ def _single_sql(kind: str, form: _Form) -> tuple[str, tuple[str, ...]]:
 _CURSOR_KEY = "gis_service.snapping.cursor"
 
 
+def _database_error(conn: Connection, error: psycopg.Error, sql: str) -> StatementError:
+    """A driver error as SQLAlchemy would have raised it (the API answers 503 to a lost
+    connection), the pooled connection invalidated when it is gone."""
+    disconnect = conn.dialect.is_disconnect(cast(Any, error), conn.connection.dbapi_connection,
+                                            None)
+    wrapped = DBAPIError.instance(sql, None, error, psycopg.Error, hide_parameters=True,
+                                  connection_invalidated=disconnect, dialect=conn.dialect)
+    if disconnect:
+        conn.invalidate(error)
+    return wrapped
+
+
 def _single_rows(conn: Connection, kind: str, params: dict[str, Any], form: _Form
                  ) -> list[tuple[Any, ...]]:
     sql, names = _single_sql(kind, form)
@@ -624,8 +637,11 @@ def _single_rows(conn: Connection, kind: str, params: dict[str, Any], form: _For
     cursor = pooled.info.get(_CURSOR_KEY)
     if cursor is None or cursor.closed or cursor.connection is not driver:
         cursor = pooled.info[_CURSOR_KEY] = psycopg.RawCursor(driver)
-    cursor.execute(sql, [params.get(name) for name in names], prepare=True)
-    return cast(list[tuple[Any, ...]], cursor.fetchall())
+    try:
+        cursor.execute(sql, [params.get(name) for name in names], prepare=True)
+        return cast(list[tuple[Any, ...]], cursor.fetchall())
+    except psycopg.Error as error:
+        raise _database_error(conn, error, sql) from error
 
 
 def _covered_snap(row: Sequence[Any]) -> Snap:

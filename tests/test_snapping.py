@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from pyproj import Geod
 from sqlalchemy import Connection, Float, Integer, column, select, table, text, update, values
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from gis_service import snapping
 from gis_service.coords import LonLat
@@ -393,3 +394,27 @@ def test_a_moved_parent_is_seen_at_once(conn: Connection) -> None:
     moved = snap_point(conn, point, generation=grid.code)
     assert moved.district is None
     assert moved.province is not None and moved.province.id == grid.ids["P"]
+
+
+# --- Driver errors surface as SQLAlchemy's, as every other query's do (the API maps them).
+
+
+def test_a_failing_lookup_raises_sqlalchemys_error(conn: Connection) -> None:
+    grid = _three_levels(conn)
+    conn.execute(text("SAVEPOINT broken"))
+    conn.execute(text("ALTER TABLE boundary_revision RENAME TO boundary_revision_gone"))
+    with pytest.raises(ProgrammingError) as raised:
+        snap_point(conn, LonLat(X0 + 0.3 * SIZE, Y0 + 0.4 * SIZE), generation=grid.code)
+    assert "boundary_revision" in str(raised.value.orig)
+    conn.execute(text("ROLLBACK TO SAVEPOINT broken"))
+
+
+def test_a_lost_connection_is_invalidated_and_reported_as_operational(conn: Connection) -> None:
+    point = LonLat(X0 + 0.3 * SIZE, Y0 + 0.4 * SIZE)
+    with conn.engine.connect() as victim:
+        pid = victim.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        with pytest.raises(OperationalError) as raised:
+            snap_point(victim, point)
+        assert raised.value.connection_invalidated
+        assert victim.invalidated
