@@ -246,8 +246,10 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
             analyze(conn, st.place)
         with clock.step("route"), _local_settings(conn, _ROUTING_SETTINGS):
             import_sql.route(conn, st)
+            analyze(conn, st.route)
         with clock.step("due"):
             import_sql.due(conn, st)
+            analyze(conn, st.due)
         with clock.step("duplicates"):
             import_sql.drop_orphan_duplicates(conn, st)
         rejected = tuple(Rejection(*row) for row in import_sql.rejected(conn, st))
@@ -256,6 +258,7 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
             return _Outcome(0, stored, rejected, 0, 0)
         with clock.step("near_boundary"):
             import_sql.near(conn, st, current.id, near_boundary_m)
+            analyze(conn, st.near)
         with clock.step("insert_reports"):
             imported = import_sql.insert_reports(conn, st, batch, exclusive=taken is not None)
         with clock.step("insert_contacts"):
