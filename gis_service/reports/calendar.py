@@ -51,6 +51,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -144,7 +145,12 @@ def ensure_calendar(conn: Connection, first_year: int, last_year: int) -> Calend
     if covered[0] is not None:
         first, last = min(first, covered[0]), max(last, covered[1])
     days = list(calendar_days(first, last))
-    return CalendarFill(first, last, _upsert(conn, days))
+    written = _upsert(conn, days)
+    if written:
+        # Fresh statistics: without them the planner expects six days per working_seq and
+        # reads each deadline's day through a bitmap (a million imported reports: 4.7 s).
+        conn.execute(text("ANALYZE calendar_day"))
+    return CalendarFill(first, last, written)
 
 
 def _upsert(conn: Connection, days: list[CalendarDay]) -> int:
