@@ -42,7 +42,3 @@ class RevisionCache(Generic[Key, Value]):
                     del self._by_revision[next(iter(self._by_revision))]  # the oldest stored
                 values = self._by_revision[revision] = {}
             values[key] = value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._by_revision.clear()

@@ -36,26 +36,18 @@ _INDEXES = text("""
                       WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
     ORDER BY i.indexrelid::regclass::text
 """)
-# Constraints of the tables, by type: 'p' primary and 'u' unique keys (a million random
-# public_id texts inserted into a B-tree one by one took longer than sorting them once),
-# 'f' foreign keys.
+# The tables' primary keys ('p'), unique keys ('u': a million random public_id texts inserted
+# into a B-tree one by one took longer than sorting them once) and foreign keys ('f'), and the
+# foreign keys of other tables pointing at them (idempotency_key's: they stand on report's
+# primary key, and TRUNCATE refuses to run while they stand, even over empty tables).
 _CONSTRAINTS = text("""
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+    SELECT c.contype, c.conrelid = ANY (CAST(:tables AS regclass[])) AS own,
+           format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
            format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
                   pg_get_constraintdef(c.oid))
     FROM pg_constraint c
-    WHERE c.contype = :type AND c.conrelid = ANY (CAST(:tables AS regclass[]))
-    ORDER BY c.conrelid::regclass::text, c.conname
-""")
-# Foreign keys of other tables pointing at these (idempotency_key's): they stand on report's
-# primary key, and TRUNCATE refuses to run while they stand, even over empty tables.
-_REFERENCING = text("""
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
-           format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
-                  pg_get_constraintdef(c.oid))
-    FROM pg_constraint c
-    WHERE c.contype = 'f' AND c.confrelid = ANY (CAST(:tables AS regclass[]))
-      AND NOT c.conrelid = ANY (CAST(:tables AS regclass[]))
+    WHERE (c.contype IN ('p', 'u', 'f') AND c.conrelid = ANY (CAST(:tables AS regclass[])))
+       OR (c.contype = 'f' AND c.confrelid = ANY (CAST(:tables AS regclass[])))
     ORDER BY c.conrelid::regclass::text, c.conname
 """)
 
@@ -89,11 +81,14 @@ def take_offline(conn: Connection) -> Offline:
     tables = list(TABLES)
     empty = not conn.execute(text("SELECT EXISTS (SELECT FROM report)")).scalar_one()
     indexes = conn.execute(_INDEXES, {"tables": tables}).all()
-    keys = [*conn.execute(_CONSTRAINTS, {"type": "p", "tables": tables}),
-            *conn.execute(_CONSTRAINTS, {"type": "u", "tables": tables})]
-    foreign_keys = conn.execute(_CONSTRAINTS, {"type": "f", "tables": tables}).all()
-    referencing = conn.execute(_REFERENCING, {"tables": tables}).all()
-    for drop, _ in (*referencing, *foreign_keys, *reversed(keys), *indexes):
+    constraints = conn.execute(_CONSTRAINTS, {"tables": tables}).all()
+
+    def of(*types: str, own: bool = True) -> list[tuple[str, str]]:
+        return [(drop, create) for contype, mine, drop, create in constraints
+                if contype in types and mine == own]
+
+    keys, foreign_keys, referencing = of("p", "u"), of("f"), of("f", own=False)
+    for drop, _ in (*referencing, *foreign_keys, *keys, *indexes):
         conn.execute(text(drop))
     if empty:
         # report_event and report_contact hang off report, so they are empty as well.

@@ -259,13 +259,13 @@ def _stage_and_insert(conn: Connection, checked: Validated, clock: _Clock, *, ba
         with clock.step("near_boundary"):
             import_sql.near(conn, st, current.id, near_boundary_m)
             analyze(conn, st.near)
+        exclusive = taken is not None
         with clock.step("insert_reports"):
-            imported = import_sql.insert_reports(conn, st, batch, exclusive=taken is not None)
+            imported = import_sql.insert_reports(conn, st, batch, exclusive=exclusive)
         with clock.step("insert_contacts"):
-            contacts = import_sql.insert_contacts(conn, st, exclusive=taken is not None)
+            contacts = import_sql.insert_contacts(conn, st, exclusive=exclusive)
         with clock.step("insert_events"):
-            events = import_sql.insert_events(conn, st, f"import:{batch}",
-                                              exclusive=taken is not None)
+            events = import_sql.insert_events(conn, st, f"import:{batch}", exclusive=exclusive)
         with clock.step("rebuild"):
             if taken is not None:
                 with _local_settings(conn, _REBUILD_SETTINGS):
