@@ -19,6 +19,9 @@ This is the one place that turns coordinates into administrative units. Rules:
 One SQLAlchemy Core query, :func:`snap_select`, implements these rules over any selectable of
 ``(idx, lon, lat)``: :func:`snap_point` passes one row, :func:`snap_points` a table filled with
 COPY, and bulk imports their staging table, so all three give the same answers by construction.
+snap_point, called point by point by busy callers, first tries its process's commune cores
+(commune_cores.py): a point deep inside one commune then needs only a read of the boundary
+revision (proof the cores still hold), a point surely in no commune only the nearest rule.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Float
 
 from gis_service.boundaries import generations
+from gis_service.commune_cores import CoreCache
 from gis_service.coords import LonLat, lonlat
 from gis_service.db.schema import admin_unit, admin_unit_part, boundary_revision, generation
 from gis_service.errors import InvalidInput, NotFound
@@ -585,22 +589,47 @@ def covering_statement(kind: str, *, ids_only: bool = False) -> Select[Any]:
     )
 
 
-_Form = Literal["full", "covering", "covering_ids"]
+def nearest_statement(kind: str) -> Select[Any]:
+    """For a point covered by no commune: the nearest within the tolerance, as every snap.
+
+    The rule of :func:`_nearest` over one point, without the covering step the full statement
+    starts with (snap_point runs this only for points its commune cores show to lie in no
+    commune). Columns: the boundary revision, the commune's id (NULL when outside), match
+    ("nearest" or "outside") and distance_m.
+    """
+    point = select(
+        _const(0, Integer).label("idx"),
+        bindparam("lon", type_=Float).label("lon"),
+        bindparam("lat", type_=Float).label("lat"),
+        sql_cast(literal_column("NULL"), Integer).label("low"),
+    ).subquery("point")
+    generation_id = sql_cast(
+        select(generation.c.id).where(_generation_condition(kind)).scalar_subquery(), SmallInteger)
+    near = _nearest(point, generation_id, sql_cast(bindparam("tolerance_m", type_=Float), Float)
+                    ).subquery("near")
+    revision = select(boundary_revision.c.revision).scalar_subquery()
+    return select(revision, near.c.unit_id, near.c.match, near.c.distance_m)
+
+
+_Form = Literal["full", "covering", "covering_ids", "nearest", "revision"]
 
 
 @functools.cache
 def _single_sql(kind: str, form: _Form) -> tuple[str, tuple[str, ...]]:
     """A one-point statement as SQL text with $n placeholders, and its parameter names.
 
-    ``form`` is :func:`single_statement` ("full") or :func:`covering_statement` ("covering",
-    "covering_ids"). Compiled once per process and run on the driver with ``prepare=True``
-    through psycopg's RawCursor. Measured on this machine (benchmarks/snap.py): executing the
-    same statement through SQLAlchemy Core, even with its compiled cache, costs more per call
-    than the snapping; a server-side prepared statement with a generic plan skips the
-    planning, and $n placeholders spare psycopg re-parsing the 5 kB text on every call (it
-    caches parsed queries only up to 4 kB).
+    ``form`` is :func:`single_statement` ("full"), :func:`covering_statement` ("covering",
+    "covering_ids"), :func:`nearest_statement` ("nearest") or the boundary revision alone
+    ("revision"). Compiled once per process and
+    run on the driver with ``prepare=True`` through psycopg's RawCursor. Measured on this
+    machine (benchmarks/snap.py): executing the same statement through SQLAlchemy Core, even
+    with its compiled cache, costs more per call than the snapping; a server-side prepared
+    statement with a generic plan skips the planning, and $n placeholders spare psycopg
+    re-parsing the 5 kB text on every call (it caches parsed queries only up to 4 kB).
     """
     statement = (single_statement(kind) if form == "full"
+                 else select(boundary_revision.c.revision) if form == "revision"
+                 else nearest_statement(kind) if form == "nearest"
                  else covering_statement(kind, ids_only=form == "covering_ids"))
     compiled = statement.compile(dialect=postgresql.psycopg.dialect(paramstyle="numeric_dollar"))
     names = tuple(compiled.positiontup or ())
@@ -707,11 +736,64 @@ def _one_commune(rows: Sequence[tuple[Any, ...]], column: int) -> bool:
     return bool(rows) and all(row[column] == rows[0][column] for row in rows)
 
 
+# The commune cores of this process (see commune_cores.py), and for each pooled connection the
+# boundary revision it last read, which names the cores to try before any SQL.
+_CORES = CoreCache()
+_REVISION_KEY = "gis_service.snapping.revision"
+
+
+def _from_cores(conn: Connection, kind: str, params: dict[str, Any]) -> Snap | None:
+    """The answer with this process's commune cores, or None when they cannot give it.
+
+    A point in a core is inside its commune: one read of the revision proves the cores still
+    hold. A point surely in no commune needs only the nearest rule (one lean statement, which
+    reads the revision too). Anything else, or a changed revision, goes the usual way.
+    """
+    info = conn.connection.info
+    cores = _CORES.get(info.get(_REVISION_KEY))
+    generation_cores = None if cores is None else cores.of_generation(
+        params.get("generation_code"), params.get("at"))
+    if cores is None or generation_cores is None:
+        return None
+    commune_id = generation_cores.core_at(params["lon"], params["lat"])
+    if commune_id is not None:
+        snap = _INSIDE_SNAPS.get(cores.revision, commune_id)
+        if snap is None:
+            return None
+        revision = _single_rows(conn, kind, params, "revision")[0][0]
+        info[_REVISION_KEY] = revision
+        return snap if revision == cores.revision else None
+    if generation_cores.in_no_commune(params["lon"], params["lat"]):
+        revision, snap = _nearest_snap(conn, kind, params, generation_cores.code)
+        info[_REVISION_KEY] = revision
+        return snap if revision == cores.revision else None
+    return None
+
+
+def _nearest_snap(conn: Connection, kind: str, params: dict[str, Any], code: str
+                  ) -> tuple[uuid.UUID, Snap | None]:
+    """The revision and :func:`nearest_statement`'s answer (None if its commune's units are
+    not cached under that revision yet)."""
+    revision, commune_id, match, distance_m = _single_rows(conn, kind, params, "nearest")[0]
+    if commune_id is None:
+        return revision, Snap(code, "outside", None, None, None, None)
+    inside = _INSIDE_SNAPS.get(revision, commune_id)
+    if inside is None:
+        return revision, None
+    return revision, Snap(inside.generation, cast(Match, match), distance_m, inside.commune,
+                          inside.district, inside.province)
+
+
 def _snap_one(conn: Connection, kind: str, **params: Any) -> Snap:
     """Run the one-point statements for checked parameters; NotFound when no generation answers."""
+    cored = _from_cores(conn, kind, params)
+    if cored is not None:
+        return cored
     covering = _single_rows(conn, kind, params, "covering_ids")
     if _one_commune(covering, 1):
         revision, commune_id = covering[0]
+        conn.connection.info[_REVISION_KEY] = revision
+        _CORES.looked_up(conn, revision)
         cached = _INSIDE_SNAPS.get(revision, commune_id)
         if cached is not None:
             return cached

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from sqlalchemy import Connection, select
 
+from gis_service import snapping
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit, generation
 from gis_service.snapping import snap_point, snap_points
@@ -101,8 +102,11 @@ def oracle(hue_db: HueDB) -> Oracle:
 
 @pytest.fixture(scope="module")
 def hue_conn(hue_db: HueDB) -> Iterator[Connection]:
-    """One connection for the module's examples (hypothesis runs many per test)."""
+    """One connection for the module's examples (hypothesis runs many per test), with the
+    commune cores cut, so snap_point answers as a busy process would (most points from the
+    cores, the rest from the SQL)."""
     with hue_db.engine.connect() as connection:
+        assert snapping._CORES.build(connection) is not None
         yield connection
         connection.rollback()
 
@@ -167,3 +171,21 @@ def test_a_thousand_points_cover_every_kind_of_answer(oracle: Oracle, hue_conn: 
         verdicts[snap.match] += 1
     assert min(verdicts["inside"], verdicts["nearest"], verdicts["outside"]) >= 20, verdicts
     assert verdicts["skipped"] < 50, verdicts
+
+
+def test_snap_point_from_the_cores_equals_the_set_based_answer(oracle: Oracle,
+                                                               hue_conn: Connection) -> None:
+    """Points all over the province and on, beside and across every commune boundary: the
+    cores and lean statements of snap_point give exactly the set-based form's answers."""
+    rng = np.random.default_rng(2025)
+    boundary = shapely.get_coordinates(shapely.boundary(oracle.lonlat))
+    vertex = rng.choice(len(boundary) - 1, 1500)
+    share = rng.uniform(0, 1, (1500, 1))
+    # Along the edge to the next vertex (a chord, where the next vertex starts another ring).
+    along = boundary[vertex] + share * (boundary[vertex + 1] - boundary[vertex])
+    nudged = along + rng.choice([0.0, 1e-9, -1e-9, 5e-6, -5e-6, 3e-5, -3e-5], (1500, 2))
+    spread = np.column_stack([rng.uniform(107.0, 108.4, 1500), rng.uniform(15.95, 17.0, 1500)])
+    points = [LonLat(float(x), float(y)) for x, y in np.vstack([nudged, spread])]
+    expected = snap_points(hue_conn, points, generation=GENERATION)
+    [snap_point(hue_conn, p, generation=GENERATION) for p in points]  # warms the answer cache
+    assert [snap_point(hue_conn, p, generation=GENERATION) for p in points] == expected

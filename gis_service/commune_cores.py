@@ -1,0 +1,227 @@
+"""Communes' deep interiors held in memory, so most one-point lookups need one tiny round trip.
+
+A point more than ``MARGIN_DEG`` inside one commune and at least that far from every other
+commune of its generation is "inside" that commune under every rule of snapping.py (covered
+by it alone: no edge, overlap, gap or tolerance comes into it). For such a point snap_point
+needs from PostgreSQL only the proof that the boundaries are still those the interiors were
+cut from: the boundary revision (migration 0005), a one-row read. Edges, overlaps, gaps and
+the sea still go to the SQL, which stays the one definition of the rules.
+
+Cutting the cores: each commune shrunk by ``2 * MARGIN_DEG``, less every sibling that reaches
+into the commune shrunk by ``MARGIN_DEG``, grown by ``MARGIN_DEG``. So a point of a core is
+at least ``MARGIN_DEG`` inside its commune and from every sibling (a sibling that does not
+reach into the once-shrunk commune lies outside a ``MARGIN_DEG`` disc around any point of the
+twice-shrunk one). GEOS (here) and PostGIS (the SQL) could disagree only about points within
+rounding error (~1e-15°) of an edge; the margin, ~1.1 m, is ten orders of magnitude wider,
+and GEOS's approximation of the buffers' round corners costs a few percent of it at most.
+
+Cores are cut once per boundary revision and process, after ``BUILD_AFTER`` lookups under it
+went to the SQL (~60 ms for Huế's 152 communes of 2019 here), so a revision seen once or
+twice (as in tests that write boundaries) never pays for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from sqlalchemy import Connection, select
+
+from gis_service.db.schema import admin_unit, boundary_revision, generation
+
+#: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
+MARGIN_DEG = 1e-5
+#: Side of the grid that lists, for each cell, the cores whose bounding box meets it.
+GRID_DEG = 0.005
+#: Lookups answered by the SQL under one revision before this process cuts cores for it.
+BUILD_AFTER = 200
+#: Revisions whose cores a process keeps (a process may talk to several databases).
+KEPT_REVISIONS = 4
+
+
+def cut_cores(communes: np.ndarray) -> np.ndarray:
+    """Each commune's deep interior (see the module docstring); None where nothing is left.
+
+    >>> [round(float(shapely.area(c)), 6) for c in cut_cores(np.array(
+    ...     [shapely.box(0, 0, 1, 1), shapely.box(0.5, 0, 2, 1)]))]  # doctest: +SKIP
+    [0.49996, 0.99996]
+    """
+    once = shapely.buffer(communes, -MARGIN_DEG)
+    twice = shapely.buffer(communes, -2 * MARGIN_DEG)
+    tree = shapely.STRtree(communes)
+    cores = np.empty(len(communes), dtype=object)
+    for i, shrunk in enumerate(twice):
+        reaching = [j for j in tree.query(once[i], predicate="intersects") if j != i]
+        core = shrunk if not reaching else shapely.difference(
+            shrunk, shapely.union_all(shapely.buffer(communes[reaching], MARGIN_DEG)))
+        cores[i] = None if core is None or shapely.is_empty(core) else core
+    return cores
+
+
+class _GenerationCores:
+    """One generation's cores and grown communes, found through a grid of ``GRID_DEG`` cells.
+
+    Each cell lists the communes whose grown polygon's bounding box meets it, or holds the
+    commune's id itself when the cell lies wholly inside its core (no polygon test then). A
+    cell missing from the grid is farther than ``MARGIN_DEG`` from every commune.
+    """
+
+    def __init__(self, code: str, commune_ids: Sequence[int], communes: np.ndarray) -> None:
+        self.code = code
+        self._ids = [int(i) for i in commune_ids]
+        self._cores = cut_cores(communes)
+        self._grown = shapely.buffer(communes, MARGIN_DEG)
+        shapely.prepare(self._cores)
+        shapely.prepare(self._grown)
+        listed: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for index, (x0, y0, x1, y1) in enumerate(shapely.bounds(self._grown).tolist()):
+            for cx in range(math.floor(x0 / GRID_DEG), math.floor(x1 / GRID_DEG) + 1):
+                for cy in range(math.floor(y0 / GRID_DEG), math.floor(y1 / GRID_DEG) + 1):
+                    listed[(cx, cy)].append(index)
+        self._grid: dict[tuple[int, int], int | tuple[int, ...]] = {
+            cell: tuple(indexes) for cell, indexes in listed.items()}
+        self._grid.update(self._cells_inside_cores(listed))
+
+    def _cells_inside_cores(self, listed: dict[tuple[int, int], list[int]]
+                            ) -> dict[tuple[int, int], int]:
+        pairs = [(cell, index) for cell, indexes in listed.items() for index in indexes
+                 if self._cores[index] is not None]
+        if not pairs:
+            return {}
+        boxes = shapely.box(*np.array([[cx * GRID_DEG, cy * GRID_DEG, (cx + 1) * GRID_DEG,
+                                         (cy + 1) * GRID_DEG] for (cx, cy), _ in pairs]).T)
+        cores = np.array([self._cores[index] for _, index in pairs], dtype=object)
+        inside = shapely.contains(cores, boxes)
+        return {cell: self._ids[index]
+                for ((cell, index), whole) in zip(pairs, inside.tolist(), strict=True) if whole}
+
+    def core_at(self, lon: float, lat: float) -> int | None:
+        """The commune whose core holds the point, or None."""
+        entry = self._grid.get((math.floor(lon / GRID_DEG), math.floor(lat / GRID_DEG)))
+        if entry is None or isinstance(entry, int):
+            return entry
+        for index in entry:
+            core = self._cores[index]
+            if core is not None and shapely.contains_xy(core, lon, lat):
+                return self._ids[index]
+        return None
+
+    def in_no_commune(self, lon: float, lat: float) -> bool:
+        """Whether the point is surely covered by no commune (farther than the margin from all)."""
+        entry = self._grid.get((math.floor(lon / GRID_DEG), math.floor(lat / GRID_DEG)))
+        if entry is None:
+            return True
+        if isinstance(entry, int):
+            return False
+        return not any(shapely.contains_xy(self._grown[index], lon, lat) for index in entry)
+
+
+@dataclass(frozen=True)
+class _Generation:
+    id: int
+    code: str
+    status: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+class CommuneCores:
+    """The cores of every generation, as the boundaries stood at ``revision``."""
+
+    def __init__(self, revision: uuid.UUID, generations: Sequence[_Generation],
+                 by_generation: dict[int, _GenerationCores]) -> None:
+        self.revision = revision
+        self._generations = tuple(generations)
+        self._by_generation = by_generation
+        # Requests name few distinct (code, date) pairs; each is resolved once.
+        self._picked: dict[tuple[str | None, dt.date | None], _GenerationCores | None] = {}
+
+    def generation_id(self, code: str | None, at: dt.date | None) -> int | None:
+        """The generation snapping.py's SQL would pick; None unless exactly one answers (the
+        SQL then raises its own error)."""
+        if code is not None:
+            found = [g for g in self._generations if g.code == code]
+        elif at is not None:
+            found = [g for g in self._generations if g.status != "draft"
+                     and (g.valid_from is None or g.valid_from <= at)
+                     and (g.valid_to is None or at <= g.valid_to)]
+        else:
+            found = [g for g in self._generations if g.status == "active"]
+        return found[0].id if len(found) == 1 else None
+
+    def of_generation(self, code: str | None, at: dt.date | None) -> _GenerationCores | None:
+        """The cores of the generation the SQL would pick, if it has communes."""
+        key = (code, at)
+        if key in self._picked:
+            return self._picked[key]
+        generation_id = self.generation_id(code, at)
+        picked = None if generation_id is None else self._by_generation.get(generation_id)
+        if len(self._picked) < 4096:
+            self._picked[key] = picked
+        return picked
+
+
+def read_cores(conn: Connection) -> CommuneCores | None:
+    """Cut the cores from the boundaries ``conn`` sees; None if they changed while being read."""
+    revision = select(boundary_revision.c.revision).scalar_subquery()
+    generations = conn.execute(select(
+        revision, generation.c.id, generation.c.code, generation.c.status,
+        generation.c.valid_from, generation.c.valid_to,
+    ).select_from(generation)).all()
+    communes = conn.execute(
+        select(revision, admin_unit.c.id, admin_unit.c.generation_id,
+               admin_unit.c.geom.ST_AsBinary())
+        .where(admin_unit.c.level == "commune")
+        .order_by(admin_unit.c.id)
+    ).all()
+    revisions = {row[0] for row in (*generations, *communes)}
+    if len(revisions) != 1:
+        return None  # none stored, or a write came between the two statements
+    known = [_Generation(*row[1:]) for row in generations]
+    by_generation: dict[int, _GenerationCores] = {}
+    for one in known:
+        rows = [row for row in communes if row[2] == one.id]
+        if rows:
+            polygons = shapely.from_wkb([bytes(row[3]) for row in rows])
+            by_generation[one.id] = _GenerationCores(one.code, [row[1] for row in rows], polygons)
+    return CommuneCores(revisions.pop(), known, by_generation)
+
+
+class CoreCache:
+    """Cores by revision for this process, cut once a revision has been looked up often."""
+
+    def __init__(self) -> None:
+        self._cores: dict[uuid.UUID, CommuneCores] = {}
+        self._lookups: dict[uuid.UUID, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, revision: uuid.UUID | None) -> CommuneCores | None:
+        return None if revision is None else self._cores.get(revision)
+
+    def looked_up(self, conn: Connection, revision: uuid.UUID) -> None:
+        """Count a lookup the SQL answered under ``revision``; cut the cores at ``BUILD_AFTER``."""
+        count = self._lookups.get(revision, 0) + 1
+        self._lookups[revision] = count
+        if count % BUILD_AFTER == 0 and revision not in self._cores:
+            # (tried again BUILD_AFTER lookups later if the boundaries changed meanwhile)
+            self.build(conn)
+
+    def build(self, conn: Connection) -> CommuneCores | None:
+        """Cut and keep the cores of the boundaries ``conn`` sees now."""
+        cores = read_cores(conn)
+        if cores is None:
+            return None
+        with self._lock:
+            while len(self._cores) >= KEPT_REVISIONS:
+                del self._cores[next(iter(self._cores))]  # the oldest kept
+            self._cores[cores.revision] = cores
+            if len(self._lookups) > 16 * KEPT_REVISIONS:
+                self._lookups = {}
+        return cores
