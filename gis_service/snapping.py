@@ -620,12 +620,12 @@ def _single_sql(kind: str, form: _Form) -> tuple[str, tuple[str, ...]]:
 
     ``form`` is :func:`single_statement` ("full"), :func:`covering_statement` ("covering",
     "covering_ids"), :func:`nearest_statement` ("nearest") or the boundary revision alone
-    ("revision"). Compiled once per process and
-    run on the driver with ``prepare=True`` through psycopg's RawCursor. Measured on this
-    machine (benchmarks/snap.py): executing the same statement through SQLAlchemy Core, even
-    with its compiled cache, costs more per call than the snapping; a server-side prepared
-    statement with a generic plan skips the planning, and $n placeholders spare psycopg
-    re-parsing the 5 kB text on every call (it caches parsed queries only up to 4 kB).
+    ("revision"). Compiled once per process and run on the driver with ``prepare=True``
+    through psycopg's RawCursor. Measured on this machine (benchmarks/snap.py): executing the
+    same statement through SQLAlchemy Core, even with its compiled cache, costs more per call
+    than the snapping; a server-side prepared statement with a generic plan skips the
+    planning, and $n placeholders spare psycopg re-parsing the 5 kB text on every call (it
+    caches parsed queries only up to 4 kB).
     """
     statement = (single_statement(kind) if form == "full"
                  else select(boundary_revision.c.revision) if form == "revision"

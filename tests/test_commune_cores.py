@@ -7,6 +7,7 @@ them, so it is the reference), and never outlive a change to the boundaries.
 from __future__ import annotations
 
 import datetime as dt
+import doctest
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -98,6 +99,11 @@ def test_cores_keep_the_margin_inside_their_commune_and_away_from_every_sibling(
     assert not cores[1].intersects(overlap) and not cores[2].intersects(overlap)
     # Nothing else is lost: a lone square keeps all but a band twice the margin wide.
     assert shapely.area(cores[3]) == pytest.approx((0.01 - 4 * MARGIN_DEG) ** 2, rel=1e-3)
+
+
+def test_the_documented_example_holds() -> None:
+    results = doctest.testmod(commune_cores)
+    assert (results.attempted, results.failed) == (1, 0)
 
 
 def test_a_commune_swallowed_by_its_siblings_has_no_core() -> None:
