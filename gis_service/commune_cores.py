@@ -28,12 +28,12 @@ import math
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from sqlalchemy import Connection, select
 
+from gis_service.boundaries.generations import Generation
 from gis_service.db.schema import admin_unit, boundary_revision, generation
 
 #: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
@@ -92,7 +92,7 @@ class _GenerationCores:
                 (part.tolist() for part in np.split(index, starts[1:])), strict=True)}
         # A cell wholly inside a core answers without a polygon test. A point whose division by
         # GRID_DEG rounds it into the cell from a hair outside is still surely in the commune:
-        # the core's margin is eleven orders of magnitude wider than that hair.
+        # the core's margin is ten orders of magnitude wider than that hair.
         whole = shapely.contains(self._cores[index], shapely.box(
             cx * GRID_DEG, cy * GRID_DEG, (cx + 1) * GRID_DEG, (cy + 1) * GRID_DEG))
         for cell_x, cell_y, i in zip(cx[whole].tolist(), cy[whole].tolist(),
@@ -101,11 +101,13 @@ class _GenerationCores:
 
     @staticmethod
     def _cells_of_boxes(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every (cell x, cell y, box index) whose cell meets a box (one row of ``bounds``)."""
-        low = np.floor(bounds[:, :2] / GRID_DEG).astype(np.int64)
-        high = np.floor(bounds[:, 2:] / GRID_DEG).astype(np.int64)
-        parts = []
-        for i, ((x0, y0), (x1, y1)) in enumerate(zip(low.tolist(), high.tolist(), strict=True)):
+        """Every (cell x, cell y, box index) whose cell meets a box (one row of ``bounds``; an
+        empty geometry's row, all NaN, meets none)."""
+        known = np.flatnonzero(~np.isnan(bounds).any(axis=1))
+        low = np.floor(bounds[known, :2] / GRID_DEG).astype(np.int64)
+        high = np.floor(bounds[known, 2:] / GRID_DEG).astype(np.int64)
+        parts = [np.empty((0, 3), dtype=np.int64)]
+        for i, (x0, y0), (x1, y1) in zip(known.tolist(), low.tolist(), high.tolist(), strict=True):
             xs, ys = np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1))
             parts.append(np.column_stack([xs.ravel(), ys.ravel(), np.full(xs.size, i)]))
         cells = np.vstack(parts)
@@ -132,19 +134,10 @@ class _GenerationCores:
         return not any(shapely.contains_xy(self._grown[index], lon, lat) for index in entry)
 
 
-@dataclass(frozen=True)
-class _Generation:
-    id: int
-    code: str
-    status: str
-    valid_from: dt.date | None
-    valid_to: dt.date | None
-
-
 class CommuneCores:
     """The cores of every generation, as the boundaries stood at ``revision``."""
 
-    def __init__(self, revision: uuid.UUID, generations: Sequence[_Generation],
+    def __init__(self, revision: uuid.UUID, generations: Sequence[Generation],
                  by_generation: dict[int, _GenerationCores]) -> None:
         self.revision = revision
         self._generations = tuple(generations)
@@ -158,9 +151,7 @@ class CommuneCores:
         if code is not None:
             found = [g for g in self._generations if g.code == code]
         elif at is not None:
-            found = [g for g in self._generations if g.status != "draft"
-                     and (g.valid_from is None or g.valid_from <= at)
-                     and (g.valid_to is None or at <= g.valid_to)]
+            found = [g for g in self._generations if g.status != "draft" and g.is_valid_on(at)]
         else:
             found = [g for g in self._generations if g.status == "active"]
         return found[0].id if len(found) == 1 else None
@@ -181,8 +172,8 @@ def read_cores(conn: Connection) -> CommuneCores | None:
     """Cut the cores from the boundaries ``conn`` sees; None if they changed while being read."""
     revision = select(boundary_revision.c.revision).scalar_subquery()
     generations = conn.execute(select(
-        revision, generation.c.id, generation.c.code, generation.c.status,
-        generation.c.valid_from, generation.c.valid_to,
+        revision, generation.c.id, generation.c.code, generation.c.description,
+        generation.c.valid_from, generation.c.valid_to, generation.c.status,
     ).select_from(generation)).all()
     communes = conn.execute(
         select(revision, admin_unit.c.id, admin_unit.c.generation_id,
@@ -193,7 +184,7 @@ def read_cores(conn: Connection) -> CommuneCores | None:
     revisions = {row[0] for row in (*generations, *communes)}
     if len(revisions) != 1:
         return None  # none stored, or a write came between the two statements
-    known = [_Generation(*row[1:]) for row in generations]
+    known = [Generation(*row[1:]) for row in generations]
     by_generation: dict[int, _GenerationCores] = {}
     for one in known:
         rows = [row for row in communes if row[2] == one.id]
@@ -217,6 +208,8 @@ class CoreCache:
     def looked_up(self, conn: Connection, revision: uuid.UUID) -> None:
         """Count a lookup the SQL answered under ``revision``; cut the cores at ``BUILD_AFTER``."""
         count = self._lookups.get(revision, 0) + 1
+        if revision not in self._lookups and len(self._lookups) >= 16 * KEPT_REVISIONS:
+            self._lookups = {}  # counts of revisions long gone
         self._lookups[revision] = count
         if count % BUILD_AFTER == 0 and revision not in self._cores:
             # (tried again BUILD_AFTER lookups later if the boundaries changed meanwhile)
@@ -231,6 +224,4 @@ class CoreCache:
             while len(self._cores) >= KEPT_REVISIONS:
                 del self._cores[next(iter(self._cores))]  # the oldest kept
             self._cores[cores.revision] = cores
-            if len(self._lookups) > 16 * KEPT_REVISIONS:
-                self._lookups = {}
         return cores

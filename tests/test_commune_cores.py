@@ -112,6 +112,16 @@ def test_a_commune_swallowed_by_its_siblings_has_no_core() -> None:
     assert cores[0] is not None and not cores[0].intersects(shapely.box(0.002, 0.002, 0.004, 0.004))
 
 
+def test_grid_lookups_find_cores_and_surely_empty_places() -> None:
+    grid = commune_cores._GenerationCores("t", [11, 12, 13], np.array(
+        [shapely.box(0, 0, 0.01, 0.01), shapely.box(0.01, 0, 0.02, 0.01), shapely.Polygon()]))
+    assert grid.core_at(0.005, 0.005) == 11 and grid.core_at(0.015, 0.002) == 12
+    assert grid.core_at(0.01, 0.005) is None  # on the shared edge: for the SQL to decide
+    assert not grid.in_no_commune(0.01, 0.005)
+    assert grid.core_at(0.0201, 0.005) is None and not grid.in_no_commune(0.020005, 0.005)
+    assert grid.in_no_commune(0.0201, 0.005) and grid.in_no_commune(5.0, 5.0)
+
+
 # --- The answers.
 
 
