@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
 import uuid
 from collections.abc import Sequence
 
@@ -34,7 +33,8 @@ import shapely
 from sqlalchemy import Connection, select
 
 from gis_service.boundaries.generations import Generation
-from gis_service.db.schema import admin_unit, boundary_revision, generation
+from gis_service.db.schema import admin_unit, generation
+from gis_service.revision_cache import RevisionCache, current_revision
 
 #: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
 MARGIN_DEG = 1e-5
@@ -170,7 +170,7 @@ class CommuneCores:
 
 def read_cores(conn: Connection) -> CommuneCores | None:
     """Cut the cores from the boundaries ``conn`` sees; None if they changed while being read."""
-    revision = select(boundary_revision.c.revision).scalar_subquery()
+    revision = current_revision()
     generations = conn.execute(select(
         revision, generation.c.id, generation.c.code, generation.c.description,
         generation.c.valid_from, generation.c.valid_to, generation.c.status,
@@ -194,16 +194,18 @@ def read_cores(conn: Connection) -> CommuneCores | None:
     return CommuneCores(revisions.pop(), known, by_generation)
 
 
+_ALL = "all generations"  # the cores are stored whole, one entry per revision
+
+
 class CoreCache:
     """Cores by revision for this process, cut once a revision has been looked up often."""
 
     def __init__(self) -> None:
-        self._cores: dict[uuid.UUID, CommuneCores] = {}
+        self._cores: RevisionCache[str, CommuneCores] = RevisionCache(KEPT_REVISIONS)
         self._lookups: dict[uuid.UUID, int] = {}
-        self._lock = threading.Lock()
 
     def get(self, revision: uuid.UUID | None) -> CommuneCores | None:
-        return None if revision is None else self._cores.get(revision)
+        return None if revision is None else self._cores.get(revision, _ALL)
 
     def looked_up(self, conn: Connection, revision: uuid.UUID) -> None:
         """Count a lookup the SQL answered under ``revision``; cut the cores at ``BUILD_AFTER``."""
@@ -211,17 +213,13 @@ class CoreCache:
         if revision not in self._lookups and len(self._lookups) >= 16 * KEPT_REVISIONS:
             self._lookups = {}  # counts of revisions long gone
         self._lookups[revision] = count
-        if count % BUILD_AFTER == 0 and revision not in self._cores:
+        if count % BUILD_AFTER == 0 and self.get(revision) is None:
             # (tried again BUILD_AFTER lookups later if the boundaries changed meanwhile)
             self.build(conn)
 
     def build(self, conn: Connection) -> CommuneCores | None:
         """Cut and keep the cores of the boundaries ``conn`` sees now."""
         cores = read_cores(conn)
-        if cores is None:
-            return None
-        with self._lock:
-            while len(self._cores) >= KEPT_REVISIONS:
-                del self._cores[next(iter(self._cores))]  # the oldest kept
-            self._cores[cores.revision] = cores
+        if cores is not None:
+            self._cores.put(cores.revision, _ALL, cores)
         return cores

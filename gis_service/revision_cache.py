@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ScalarSelect, select
+
+from gis_service.db.schema import boundary_revision
+
+
+def current_revision() -> ScalarSelect[Any]:
+    """The boundary revision as a scalar subquery, to be read in the same statement as the
+    boundaries it vouches for."""
+    return select(boundary_revision.c.revision).scalar_subquery()
+
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")

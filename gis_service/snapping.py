@@ -73,7 +73,7 @@ from gis_service.commune_cores import CoreCache
 from gis_service.coords import LonLat, lonlat
 from gis_service.db.schema import admin_unit, admin_unit_part, boundary_revision, generation
 from gis_service.errors import InvalidInput, NotFound
-from gis_service.revision_cache import RevisionCache
+from gis_service.revision_cache import RevisionCache, current_revision
 
 Match = Literal["inside", "nearest", "outside"]
 MATCHES: tuple[Match, ...] = ("inside", "nearest", "outside")
@@ -525,24 +525,36 @@ def _generation_condition(kind: str) -> ColumnElement[bool]:
     return generation.c.status == _const("active", Text)
 
 
+def _chosen_generation_id(kind: str) -> ColumnElement[Any]:
+    """The id of the generation :func:`_generation_condition` picks, as a scalar subquery."""
+    return select(generation.c.id).where(_generation_condition(kind)).scalar_subquery()
+
+
+def _bound_point(*extra: ColumnElement[Any]) -> Subquery:
+    """One row ``(idx, lon, lat, *extra)`` of bound parameters: snap_select's input for one point.
+
+    A SELECT of bound parameters rather than VALUES, which SQLAlchemy cannot cache.
+    """
+    return select(
+        _const(0, Integer).label("idx"),
+        bindparam("lon", type_=Float).label("lon"),
+        bindparam("lat", type_=Float).label("lat"),
+        *extra,
+    ).subquery("point")
+
+
 @functools.cache
 def single_statement(kind: str) -> Select[Any]:
     """snap_select over one row of bound parameters, with the units' details.
 
     ``kind`` says how the generation is chosen ("code", "at" or "active"); the parameters are
-    lon, lat, tolerance_m and, by kind, generation_code or at. The one row is a SELECT of bound
-    parameters rather than VALUES, which SQLAlchemy cannot cache. Its columns: generation,
+    lon, lat, tolerance_m and, by kind, generation_code or at. Its columns: generation,
     match, distance_m, district_id, province_id, then id, code, name, unit_type, level,
     setting, approximate of the commune, its parent and its grandparent.
     """
     condition = _generation_condition(kind)
-    point = select(
-        _const(0, Integer).label("idx"),
-        bindparam("lon", type_=Float).label("lon"),
-        bindparam("lat", type_=Float).label("lat"),
-    ).subquery("point")
-    generation_id = select(generation.c.id).where(condition).scalar_subquery()
-    snapped = _snapped(point, generation_id, bindparam("tolerance_m", type_=Float))
+    snapped = _snapped(_bound_point(), _chosen_generation_id(kind),
+                       bindparam("tolerance_m", type_=Float))
     units = [snapped.chain.c[f"{name}_{c.name}"] for name in _RELATIVES for c in _UNIT_COLUMNS]
     return select(
         select(generation.c.code).where(condition).scalar_subquery().label("generation"),
@@ -570,8 +582,8 @@ def covering_statement(kind: str, *, ids_only: bool = False) -> Select[Any]:
     part = admin_unit_part.alias("cover_part")
     # The generation as a scalar subquery (an InitPlan): its id then joins the GiST index
     # condition, so the probe reads only this generation's pieces.
-    generation_id = select(generation.c.id).where(_generation_condition(kind)).scalar_subquery()
-    revision = select(boundary_revision.c.revision).scalar_subquery()
+    generation_id = _chosen_generation_id(kind)
+    revision = current_revision()
     found = piece_covers(part, generation_id, here)
     if ids_only:
         return select(revision, part.c.unit_id).where(found)
@@ -597,18 +609,10 @@ def nearest_statement(kind: str) -> Select[Any]:
     commune). Columns: the boundary revision, the commune's id (NULL when outside), match
     ("nearest" or "outside") and distance_m.
     """
-    point = select(
-        _const(0, Integer).label("idx"),
-        bindparam("lon", type_=Float).label("lon"),
-        bindparam("lat", type_=Float).label("lat"),
-        sql_cast(literal_column("NULL"), Integer).label("low"),
-    ).subquery("point")
-    generation_id = sql_cast(
-        select(generation.c.id).where(_generation_condition(kind)).scalar_subquery(), SmallInteger)
-    near = _nearest(point, generation_id, sql_cast(bindparam("tolerance_m", type_=Float), Float)
-                    ).subquery("near")
-    revision = select(boundary_revision.c.revision).scalar_subquery()
-    return select(revision, near.c.unit_id, near.c.match, near.c.distance_m)
+    point = _bound_point(sql_cast(literal_column("NULL"), Integer).label("low"))
+    near = _nearest(point, sql_cast(_chosen_generation_id(kind), SmallInteger),
+                    sql_cast(bindparam("tolerance_m", type_=Float), Float)).subquery("near")
+    return select(current_revision(), near.c.unit_id, near.c.match, near.c.distance_m)
 
 
 _Form = Literal["full", "covering", "covering_ids", "nearest", "revision"]
