@@ -50,9 +50,9 @@ from gis_service.analysis.statistics.hotspots import gi_star
 from gis_service.config import Settings
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import report
-from gis_service.reports.generator import category_codes, generate, load_communes
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.importer import import_reports
 from gis_service.reports.setup import load_config
+from gis_service.synthetic.generator import category_codes, generate, load_communes
 
 from support import hue_database  # benchmarks/support.py, beside this script
 

@@ -8,7 +8,7 @@ the input), then in the same run:
    (timestamps, numbers; no checks, no snapping, no indexes): the floor for moving the rows;
 2. **import**: ``import_reports(offline=True)`` in one transaction, committed (the report
    tables locked, their indexes and foreign keys rebuilt once at the end, as for a first
-   load; see gis_service/reports/import_offline.py): read and check in Python, H3,
+   load; see gis_service/reports/importing/offline.py): read and check in Python, H3,
    COPY to staging, snap to both generations, routing, deadlines, the near-boundary flag, and the
    ``report``, ``report_contact`` and ``report_event`` rows with all their indexes and foreign
    keys. Timed end to end (commit included), with the seconds of each step; then
@@ -42,10 +42,10 @@ from gis_service.auth import issue_key
 from gis_service.config import Settings
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import report, report_contact, report_event
-from gis_service.reports.generator import category_codes, generate, load_communes
-from gis_service.reports.import_format import COLUMNS
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.format import COLUMNS
+from gis_service.reports.importing.importer import import_reports
 from gis_service.reports.setup import load_config
+from gis_service.synthetic.generator import category_codes, generate, load_communes
 
 from support import gunicorn_server, hue_database, province_points, wrk
 

@@ -51,9 +51,9 @@ from gis_service.db import migrate
 from gis_service.db.cluster import Cluster, _port_is_free
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import category, idempotency_key, report
-from gis_service.reports.generator import category_codes, generate, load_communes
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.importer import import_reports
 from gis_service.reports.setup import load_config
+from gis_service.synthetic.generator import category_codes, generate, load_communes
 
 from support import gunicorn_server  # benchmarks/support.py, beside this script
 

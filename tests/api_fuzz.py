@@ -30,9 +30,9 @@ from gis_service.auth import issue_key
 from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
 from gis_service.db.schema import report
-from gis_service.reports.generator import category_codes, generate, load_communes
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.importer import import_reports
 from gis_service.reports.setup import load_config
+from gis_service.synthetic.generator import category_codes, generate, load_communes
 
 CHECKS = [
     checks.not_a_server_error,

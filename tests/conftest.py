@@ -19,7 +19,7 @@ from gis_service.boundaries.manifest import load_manifest
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.db.scratch import scratch_database
-from gis_service.reports.generator import (
+from gis_service.synthetic.generator import (
     GeneratedHistory,
     category_codes,
     generate,
@@ -214,7 +214,7 @@ def history_db(server_url: str, settings: Settings,
     with the bulk importer; the generator's truth file is at ``history.truth_path``. Read-only:
     tests must not change it (use a rolled-back transaction for anything they write)."""
     require_data(settings)
-    from gis_service.reports.importer import import_reports  # noqa: PLC0415  # only its users pay
+    from gis_service.reports.importing.importer import import_reports  # noqa: PLC0415  # only its users pay
     from gis_service.reports.setup import load_config  # noqa: PLC0415
 
     with scratch_database(server_url, settings, "test_history") as url:

@@ -24,13 +24,12 @@ from shapely.geometry import box
 
 from gis_service.db.schema import CHANNELS, LOCATION_SOURCES, REPORT_STATUSES
 from gis_service.errors import InvalidInput
-from gis_service.reports import generator
-from gis_service.reports.generator import Commune, GeneratedHistory, generate, load_communes
-from gis_service.reports.import_format import COLUMNS, TIME_COLUMNS
-from gis_service.reports.synthetic import mix, seasons, texts
-from gis_service.reports.synthetic.lifecycle import MISSING
-from gis_service.reports.synthetic.output import TimeText, iso_times, quoted
-from gis_service.reports.synthetic.places import ANCHORS
+from gis_service.reports.importing.format import COLUMNS, TIME_COLUMNS
+from gis_service.synthetic import generator, mix, seasons, texts
+from gis_service.synthetic.generator import Commune, GeneratedHistory, generate, load_communes
+from gis_service.synthetic.lifecycle import MISSING
+from gis_service.synthetic.output import TimeText, iso_times, quoted
+from gis_service.synthetic.places import ANCHORS
 from tests.conftest import HueDB
 
 SMALL, SMALL_SEED = 5_000, 11

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from gis_service.auth import issue_key
 from gis_service.db.schema import report, report_event
 from gis_service.errors import DataError
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.importer import import_reports
 from gis_service.web.inbound import MAX_DEPTH
 from tests.conftest import ReportsDB, nothing_left, problem
 

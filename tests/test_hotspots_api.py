@@ -23,7 +23,7 @@ from gis_service.analysis.statistics.emerging import CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES
 from gis_service.db.schema import admin_unit, generation, report
 from gis_service.errors import InvalidInput
-from gis_service.reports.synthetic.places import ANCHORS
+from gis_service.synthetic.places import ANCHORS
 from gis_service.web import create_app
 from tests.conftest import HistoryDB
 

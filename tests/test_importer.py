@@ -40,18 +40,18 @@ from gis_service.db.scratch import scratch_database
 from gis_service.errors import DataError
 from gis_service.proximity import neighbour_select, neighbours_within
 from gis_service.reports import calendar
-from gis_service.reports import import_summary as why
-from gis_service.reports.generator import category_codes, generate, load_communes
-from gis_service.reports.import_cells import cells_for_points
-from gis_service.reports.import_format import COLUMNS
-from gis_service.reports.import_offline import bring_online, take_offline
-from gis_service.reports.import_read import RawRows, read_rows
-from gis_service.reports.import_summary import ImportSummary
-from gis_service.reports.import_validate import Reference, validate
-from gis_service.reports.importer import STEPS, ImportRejected, import_reports
+from gis_service.reports.importing import summary as why
+from gis_service.reports.importing.cells import cells_for_points
+from gis_service.reports.importing.format import COLUMNS
+from gis_service.reports.importing.importer import STEPS, ImportRejected, import_reports
+from gis_service.reports.importing.offline import bring_online, take_offline
+from gis_service.reports.importing.read import RawRows, read_rows
+from gis_service.reports.importing.summary import ImportSummary
+from gis_service.reports.importing.validate import Reference, validate
 from gis_service.reports.routing import route
 from gis_service.reports.setup import load_config
 from gis_service.snapping import snap_point
+from gis_service.synthetic.generator import category_codes, generate, load_communes
 from tests.conftest import HueDB
 
 ROOT = Path(__file__).resolve().parent.parent

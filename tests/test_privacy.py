@@ -1,7 +1,7 @@
 """No reporter's phone, e-mail or name in any public output, and report points rounded to ~10 m.
 
 The generated history (``history_db``: 37,000 reports) gives every reporter a recognisable fake
-contact (gis_service.reports.synthetic.texts: ``0900`` + six digits, ``resident+N@example.invalid``,
+contact (gis_service.synthetic.texts: ``0900`` + six digits, ``resident+N@example.invalid``,
 ``Cư dân thử nghiệm N``). Every GET operation of /openapi.json is crawled with realistic
 parameters (every third page of the report list, a sample of reports by id, hot spots, coverage and
 its CSV, Open311 in JSON and XML), and the map pages, without a key, with a client key and with
@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, select
 
 from gis_service.auth import issue_key
 from gis_service.db.schema import agency, api_key, api_key_usage, category, report, report_contact
-from gis_service.reports.synthetic.texts import (
+from gis_service.synthetic.texts import (
     FAKE_EMAIL_DOMAIN,
     FAKE_EMAIL_PREFIX,
     FAKE_NAME_PREFIX,

@@ -9,7 +9,7 @@ import click
 
 from gis_service.cli.context import AppContext
 from gis_service.errors import GisError
-from gis_service.reports.generator import (
+from gis_service.synthetic.generator import (
     DEFAULT_COUNT,
     DEFAULT_END,
     DEFAULT_GENERATION,

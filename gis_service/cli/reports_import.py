@@ -10,7 +10,7 @@ from sqlalchemy import Connection, exists, select
 from gis_service.cli.context import AppContext
 from gis_service.db.schema import agency, category
 from gis_service.errors import GisError
-from gis_service.reports.importer import STEPS, ImportRejected, import_reports
+from gis_service.reports.importing.importer import STEPS, ImportRejected, import_reports
 from gis_service.reports.setup import load_config
 
 

@@ -207,7 +207,7 @@ class Cluster:
                 "max_connections = 200",
                 # No WAL for tables emptied in the writing transaction: an offline import into
                 # empty report tables truncates them first and writes no WAL for its rows
-                # (gis_service/reports/import_offline.py). This embedded cluster streams to no
+                # (gis_service/reports/importing/offline.py). This embedded cluster streams to no
                 # replica, so it gives up nothing for it; crash recovery is unchanged.
                 "wal_level = minimal",
                 "max_wal_senders = 0",

@@ -9,8 +9,8 @@ from sqlalchemy import Connection, func, select
 
 from gis_service.config import Settings
 from gis_service.db.schema import report
-from gis_service.reports.generator import DEFAULT_COUNT, category_codes, generate, load_communes
-from gis_service.reports.importer import import_reports
+from gis_service.reports.importing.importer import import_reports
+from gis_service.synthetic.generator import DEFAULT_COUNT, category_codes, generate, load_communes
 
 SAMPLE_SEED = 1
 SAMPLE_BATCH = "demo-sample"

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gis_service.reports.import_format import MEDIA_SEPARATOR
-from gis_service.reports.synthetic.mix import ALIASES
+from gis_service.reports.importing.format import MEDIA_SEPARATOR
+from gis_service.synthetic.mix import ALIASES
 
 ObjectArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]

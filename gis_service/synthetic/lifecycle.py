@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gis_service.reports.synthetic.mix import CategoryProfile
-from gis_service.reports.synthetic.params import GeneratorParams
+from gis_service.synthetic.mix import CategoryProfile
+from gis_service.synthetic.params import GeneratorParams
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

@@ -13,7 +13,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GeneratorParams:
-    """Every knob of the synthetic history's model (see :mod:`gis_service.reports.generator`)."""
+    """Every knob of the synthetic history's model (see :mod:`gis_service.synthetic.generator`)."""
 
     #: Expected reports per incident (the Poisson mean) in urban wards and rural communes,
     #: before commune-level variation.

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gis_service.reports.synthetic import lifecycle, places, seasons, texts
-from gis_service.reports.synthetic.lifecycle import Outcome
-from gis_service.reports.synthetic.world import DAY, Window, World
+from gis_service.synthetic import lifecycle, places, seasons, texts
+from gis_service.synthetic.lifecycle import Outcome
+from gis_service.synthetic.world import DAY, Window, World
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -49,7 +49,7 @@ per window of time), so a seed gives byte-identical files. Windows of at most a 
 about 60,000 incidents are simulated and appended in turn, so memory stays bounded at any
 size; within a window rows are in time order.
 
-Files: ``OUT.csv`` (the bulk-import format, :mod:`gis_service.reports.import_format`),
+Files: ``OUT.csv`` (the bulk-import format, :mod:`gis_service.reports.importing.format`),
 ``OUT.incidents.csv`` (every incident, reported or not, with its commune's true rate and its
 drawn and observed report counts), ``OUT.truth.json`` (parameters, seed, per-commune and
 per-setting true rates and incident counts).
@@ -72,11 +72,11 @@ from gis_service.db.schema import admin_unit, generation
 from gis_service.errors import InvalidInput, NotFound
 from gis_service.reports import categories as category_file
 from gis_service.reports import configfile
-from gis_service.reports.import_format import ENCODING
-from gis_service.reports.synthetic import output, simulate
-from gis_service.reports.synthetic.mix import DEFAULT_CATEGORIES
-from gis_service.reports.synthetic.params import GeneratorParams
-from gis_service.reports.synthetic.world import Commune, build_world
+from gis_service.reports.importing.format import ENCODING
+from gis_service.synthetic import output, simulate
+from gis_service.synthetic.mix import DEFAULT_CATEGORIES
+from gis_service.synthetic.params import GeneratorParams
+from gis_service.synthetic.world import Commune, build_world
 
 __all__ = [
     "DEFAULT_COUNT",

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from gis_service.cells import RESOLUTIONS
-from gis_service.reports.import_read import ROW
+from gis_service.reports.importing.read import ROW
 
 _TIME = DateTime(timezone=True)
 

@@ -1,6 +1,6 @@
 """The SQL steps of a bulk import: one statement each over the staging tables.
 
-After the rows are staged (:mod:`gis_service.reports.import_stage`), everything else is
+After the rows are staged (:mod:`gis_service.reports.importing.stage`), everything else is
 set-based and built from the same builders single-report intake uses, so a report stores the
 same either way:
 
@@ -54,10 +54,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from gis_service.cells import RESOLUTIONS
 from gis_service.db.schema import category, generation, report, report_contact, report_event
 from gis_service.proximity import neighbour_select
-from gis_service.reports import import_summary as why
 from gis_service.reports.calendar import due_at_sql
-from gis_service.reports.import_format import MEDIA_SEPARATOR
-from gis_service.reports.import_stage import Staging
+from gis_service.reports.importing import summary as why
+from gis_service.reports.importing.format import MEDIA_SEPARATOR
+from gis_service.reports.importing.stage import Staging
 from gis_service.reports.routing import route_select
 from gis_service.snapping import snap_select
 

@@ -1,6 +1,6 @@
 """Reading a bulk-import file into one table of text fields, before any checking.
 
-Two formats carry the columns of :mod:`gis_service.reports.import_format`: the CSV itself, and
+Two formats carry the columns of :mod:`gis_service.reports.importing.format`: the CSV itself, and
 GeoJSON (a FeatureCollection of Points whose properties are those columns; the point comes
 from the geometry, and any ``lat``/``lon`` properties are ignored). Either way the result is a
 DataFrame of strings, one column per import column, ``""`` for an empty field, and a ``row``
@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from gis_service.errors import DataError
-from gis_service.reports.import_format import COLUMNS, MEDIA_SEPARATOR
+from gis_service.reports.importing.format import COLUMNS, MEDIA_SEPARATOR
 
 ROW = "row"
 #: Reading in chunks of this many bytes to look for NUL bytes and invalid UTF-8.

@@ -1,7 +1,7 @@
 """Everything fixed for one run of the generator: places, rates, categories and the calendar.
 
 Built once from the communes, the parameters and the run's first random stream; the windows
-of time then simulate against it (:mod:`gis_service.reports.synthetic.simulate`).
+of time then simulate against it (:mod:`gis_service.synthetic.simulate`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service import gazetteer
 from gis_service.coords import LonLat
-from gis_service.reports.synthetic import mix, seasons
-from gis_service.reports.synthetic.mix import CategoryProfile
-from gis_service.reports.synthetic.params import GeneratorParams
-from gis_service.reports.synthetic.places import ANCHORS, Anchor, Territory
-from gis_service.reports.synthetic.texts import AddressBook, Reporters, place_names
+from gis_service.synthetic import mix, seasons
+from gis_service.synthetic.mix import CategoryProfile
+from gis_service.synthetic.params import GeneratorParams
+from gis_service.synthetic.places import ANCHORS, Anchor, Territory
+from gis_service.synthetic.texts import AddressBook, Reporters, place_names
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -39,7 +39,7 @@ MIN_REPORTERS = 50
 
 @dataclass(frozen=True)
 class Commune:
-    """A commune as the generator sees it (from :func:`gis_service.reports.generator.load_communes`)."""
+    """A commune as the generator sees it (from :func:`gis_service.synthetic.generator.load_communes`)."""
 
     code: str
     name: str

@@ -27,16 +27,16 @@ from gis_service.boundaries.generations import Generation
 from gis_service.coords import lonlat
 from gis_service.db.schema import CHANNELS, LOCATION_SOURCES, REPORT_STATUSES
 from gis_service.errors import InvalidInput
-from gis_service.reports import import_summary as why
 from gis_service.reports.calendar import TIMEZONE
-from gis_service.reports.import_format import (
+from gis_service.reports.importing import summary as why
+from gis_service.reports.importing.format import (
     COLUMNS,
     MEDIA_SEPARATOR,
     REQUIRED_COLUMNS,
     TIME_COLUMNS,
 )
-from gis_service.reports.import_read import BAD_TEXT_PATTERN, ROW, RawRows
-from gis_service.reports.import_summary import Rejection
+from gis_service.reports.importing.read import BAD_TEXT_PATTERN, ROW, RawRows
+from gis_service.reports.importing.summary import Rejection
 
 # The limits of single-report intake, so a report too big for it is not imported either.
 from gis_service.reports.intake import MAX_DESCRIPTION_CHARS, MAX_MEDIA_URLS

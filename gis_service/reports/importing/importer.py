@@ -1,11 +1,11 @@
 """Bulk import of reports from a file: all or nothing, set-based, every row accounted for.
 
 :func:`import_reports` reads a CSV or GeoJSON file in the import format
-(:mod:`gis_service.reports.import_format`), checks and types every row in Python over whole
-columns (:mod:`~gis_service.reports.import_validate`), computes the H3 cells
-(:mod:`~gis_service.reports.import_cells`), COPYs the rows into a temporary staging table
-(:mod:`~gis_service.reports.import_stage`), and does the rest in SQL, one statement per step
-(:mod:`~gis_service.reports.import_sql`): snapping to the generation valid on each report's
+(:mod:`gis_service.reports.importing.format`), checks and types every row in Python over whole
+columns (:mod:`~gis_service.reports.importing.validate`), computes the H3 cells
+(:mod:`~gis_service.reports.importing.cells`), COPYs the rows into a temporary staging table
+(:mod:`~gis_service.reports.importing.stage`), and does the rest in SQL, one statement per step
+(:mod:`~gis_service.reports.importing.sql`): snapping to the generation valid on each report's
 date (in Huế's time) and to the current one, routing, deadlines, the near-boundary flag, then
 the ``report``, ``report_contact`` and ``report_event`` rows.
 
@@ -36,15 +36,15 @@ from gis_service.boundaries import generations
 from gis_service.db.schema import calendar_day, category
 from gis_service.errors import DataError
 from gis_service.proximity import NEAR_BOUNDARY_M
-from gis_service.reports import import_sql
-from gis_service.reports import import_summary as why
 from gis_service.reports.calendar import ensure_calendar
-from gis_service.reports.import_cells import cells_for_points
-from gis_service.reports.import_offline import bring_online, take_offline
-from gis_service.reports.import_read import ROW, read_rows
-from gis_service.reports.import_stage import Staging, analyze, copy_rows
-from gis_service.reports.import_summary import ImportSummary, Rejection
-from gis_service.reports.import_validate import Reference, Validated, local_days, validate
+from gis_service.reports.importing import sql as import_sql
+from gis_service.reports.importing import summary as why
+from gis_service.reports.importing.cells import cells_for_points
+from gis_service.reports.importing.offline import bring_online, take_offline
+from gis_service.reports.importing.read import ROW, read_rows
+from gis_service.reports.importing.stage import Staging, analyze, copy_rows
+from gis_service.reports.importing.summary import ImportSummary, Rejection
+from gis_service.reports.importing.validate import Reference, Validated, local_days, validate
 from gis_service.snapping import DEFAULT_TOLERANCE_M, check_tolerance
 
 #: The steps in order, as :data:`Progress` callbacks and ``ImportSummary.steps`` name them.
@@ -113,7 +113,7 @@ def import_reports(
     active boundary generation (``gis-service reports load-config``); extends the working-day
     calendar when the file's dates need it. ``offline`` locks the report tables for the whole
     import and rebuilds their indexes and foreign keys once instead of maintaining them row by
-    row (:mod:`~gis_service.reports.import_offline`): for first loads and large back-fills.
+    row (:mod:`~gis_service.reports.importing.offline`): for first loads and large back-fills.
 
     >>> with engine.begin() as conn:  # doctest: +SKIP
     ...     print(import_reports(conn, "history.csv").describe())

@@ -18,11 +18,11 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from gis_service.reports.import_format import COLUMNS, ENCODING, UTC_OFFSET
-from gis_service.reports.synthetic import texts
-from gis_service.reports.synthetic.lifecycle import MISSING
-from gis_service.reports.synthetic.simulate import CHANNELS, LOCATION_SOURCES, Incidents, Reports
-from gis_service.reports.synthetic.world import DAY, World
+from gis_service.reports.importing.format import COLUMNS, ENCODING, UTC_OFFSET
+from gis_service.synthetic import texts
+from gis_service.synthetic.lifecycle import MISSING
+from gis_service.synthetic.simulate import CHANNELS, LOCATION_SOURCES, Incidents, Reports
+from gis_service.synthetic.world import DAY, World
 
 IntArray = npt.NDArray[np.int64]
 INCIDENT_COLUMNS = (
@@ -266,7 +266,7 @@ def truth(world: World, tally: Tally, *, seed: int, count: int, files: dict[str,
           ) -> dict[str, Any]:
     """The truth document (deterministic for a seed: no timings in it)."""
     return {
-        "generator": "gis_service.reports.generator",
+        "generator": "gis_service.synthetic.generator",
         "version": 1,
         "seed": seed,
         "count_requested": count,

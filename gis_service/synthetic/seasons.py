@@ -18,8 +18,8 @@ import holidays
 import numpy as np
 import numpy.typing as npt
 
-from gis_service.reports.synthetic.mix import CategoryProfile
-from gis_service.reports.synthetic.params import GeneratorParams
+from gis_service.synthetic.mix import CategoryProfile
+from gis_service.synthetic.params import GeneratorParams
 
 FloatArray = npt.NDArray[np.float64]
 _TET_NAME = "Lunar New Year"

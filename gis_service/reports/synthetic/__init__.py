@@ -1,1 +1,0 @@
-"""The parts of the synthetic report generator (:mod:`gis_service.reports.generator`)."""

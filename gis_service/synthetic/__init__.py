@@ -1,0 +1,1 @@
+"""The parts of the synthetic report generator (:mod:`gis_service.synthetic.generator`)."""
