@@ -17,12 +17,14 @@ import pytest
 import shapely
 from sqlalchemy import Connection, text
 
-from gis_service import commune_cores, snapping
 from gis_service.boundaries import generations
-from gis_service.commune_cores import MARGIN_DEG, CommuneCores, cut_cores
 from gis_service.coords import LonLat
 from gis_service.errors import NotFound
-from gis_service.snapping import snap_point, snap_points
+from gis_service.spatial import cores as commune_cores
+from gis_service.spatial import single
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.cores import MARGIN_DEG, CommuneCores, cut_cores
+from gis_service.spatial.single import snap_point
 from tests.factories import add_generation, add_unit, square
 
 X0, Y0, SIZE = 107.0, 16.0, 0.01
@@ -66,18 +68,18 @@ def _points() -> list[LonLat]:
 def forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Which of snap_point's statements ran, by form."""
     ran: Counter[str] = Counter()
-    real = snapping._single_rows
+    real = single._single_rows
 
     def counted(conn: Connection, kind: str, params: dict[str, Any], form: Any) -> Any:
         ran[form] += 1
         return real(conn, kind, params, form)
 
-    monkeypatch.setattr(snapping, "_single_rows", counted)
+    monkeypatch.setattr(single, "_single_rows", counted)
     yield ran
 
 
 def _cores(conn: Connection) -> CommuneCores:
-    cores = snapping._CORES.build(conn)
+    cores = single._CORES.build(conn)
     assert cores is not None
     return cores
 
@@ -165,9 +167,9 @@ def test_cores_are_cut_once_a_revision_has_been_looked_up_often(
     point = LonLat(X0 + 0.5 * SIZE, Y0 + 0.5 * SIZE)
     for _ in range(4):
         snap_point(conn, point, generation=CODE)
-    assert snapping._CORES.get(revision) is None
+    assert single._CORES.get(revision) is None
     snap_point(conn, point, generation=CODE)
-    cores = snapping._CORES.get(revision)
+    cores = single._CORES.get(revision)
     assert cores is not None and cores.revision == revision
 
 

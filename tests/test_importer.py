@@ -38,7 +38,6 @@ from gis_service.db.engine import make_engine
 from gis_service.db.schema import category, generation, report, report_contact, report_event
 from gis_service.db.scratch import scratch_database
 from gis_service.errors import DataError
-from gis_service.proximity import neighbour_select, neighbours_within
 from gis_service.reports import calendar
 from gis_service.reports.importing import summary as why
 from gis_service.reports.importing.cells import cells_for_points
@@ -50,7 +49,8 @@ from gis_service.reports.importing.summary import ImportSummary
 from gis_service.reports.importing.validate import Reference, validate
 from gis_service.reports.routing import route
 from gis_service.reports.setup import load_config
-from gis_service.snapping import snap_point
+from gis_service.spatial.proximity import neighbour_select, neighbours_within
+from gis_service.spatial.single import snap_point
 from gis_service.synthetic.generator import category_codes, generate, load_communes
 from tests.conftest import HueDB
 

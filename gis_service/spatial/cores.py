@@ -1,7 +1,7 @@
 """Communes' deep interiors held in memory, so most one-point lookups need one tiny round trip.
 
 A point more than ``MARGIN_DEG`` inside one commune and at least that far from every other
-commune of its generation is "inside" that commune under every rule of snapping.py (covered
+commune of its generation is "inside" that commune under every rule of the spatial package (covered
 by it alone: no edge, overlap, gap or tolerance comes into it). For such a point snap_point
 needs from PostgreSQL only the proof that the boundaries are still those the interiors were
 cut from: the boundary revision (migration 0005), a one-row read. Edges, overlaps, gaps and
@@ -146,7 +146,7 @@ class CommuneCores:
         self._picked: dict[tuple[str | None, dt.date | None], _GenerationCores | None] = {}
 
     def generation_id(self, code: str | None, at: dt.date | None) -> int | None:
-        """The generation snapping.py's SQL would pick; None unless exactly one answers (the
+        """The generation the snapping SQL would pick; None unless exactly one answers (the
         SQL then raises its own error)."""
         if code is not None:
             found = [g for g in self._generations if g.code == code]
