@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from gis_service.boundaries import generations
 from gis_service.boundaries.generations import Generation
 from gis_service.boundaries.manifest import load_manifest
-from gis_service.cells import lonlat_to_cells
+from gis_service.cells import cells_for_points, lonlat_to_cells
 from gis_service.coords import LonLat
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import category, generation, report, report_contact, report_event
@@ -40,7 +40,6 @@ from gis_service.db.scratch import scratch_database
 from gis_service.errors import DataError
 from gis_service.reports import calendar
 from gis_service.reports.importing import summary as why
-from gis_service.reports.importing.cells import cells_for_points
 from gis_service.reports.importing.format import COLUMNS
 from gis_service.reports.importing.importer import STEPS, ImportRejected, import_reports
 from gis_service.reports.importing.offline import bring_online, take_offline

@@ -33,12 +33,12 @@ import pandas as pd
 from sqlalchemy import Connection, func, literal, select
 
 from gis_service.boundaries import generations
+from gis_service.cells import cells_for_points
 from gis_service.db.schema import calendar_day, category
 from gis_service.errors import DataError
 from gis_service.reports.calendar import ensure_calendar
 from gis_service.reports.importing import sql as import_sql
 from gis_service.reports.importing import summary as why
-from gis_service.reports.importing.cells import cells_for_points
 from gis_service.reports.importing.offline import bring_online, take_offline
 from gis_service.reports.importing.read import ROW, read_rows
 from gis_service.reports.importing.stage import Staging, analyze, copy_rows
