@@ -147,7 +147,7 @@ def _from_cores(conn: Connection, kind: str, params: dict[str, Any]) -> Snap | N
     info = conn.connection.info
     cores = _CORES.get(info.get(_REVISION_KEY))
     generation_cores = None if cores is None else cores.of_generation(
-        params.get("generation_code"), params.get("at"))
+        conn, params.get("generation_code"), params.get("at"))
     if cores is None or generation_cores is None:
         return None
     commune_id = generation_cores.core_at(params["lon"], params["lat"])

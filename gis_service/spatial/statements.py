@@ -12,9 +12,7 @@ from sqlalchemy import (
     SmallInteger,
     Subquery,
     Text,
-    and_,
     bindparam,
-    func,
     literal_column,
     select,
 )
@@ -23,6 +21,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Float
 
+from gis_service.boundaries import generations
 from gis_service.db.schema import admin_unit, admin_unit_part, boundary_revision, generation
 from gis_service.revision_cache import current_revision
 from gis_service.spatial.grid import (
@@ -41,19 +40,15 @@ _SINGLE_PARAMETERS = frozenset({"lon", "lat", "tolerance_m", "generation_code", 
 
 
 def generation_condition(kind: str) -> ColumnElement[bool]:
-    """Which generation answers, as :func:`gis_service.boundaries.generations.resolve` decides.
-
-    Repeated here so one statement both picks the generation and snaps the point (a second
-    round trip would cost as much as the snapping); when it finds none, snap_point asks
-    resolve() itself for the error, and the tests check both agree.
+    """:func:`gis_service.boundaries.generations.chosen` with the request's bound parameters, so
+    one statement both picks the generation and snaps the point (a second round trip would
+    cost as much as the snapping); when it finds none, snap_point asks resolve() for the error.
     """
     if kind == "code":
-        return generation.c.code == bindparam("generation_code", type_=Text)
+        return generations.chosen(code=bindparam("generation_code", type_=Text))
     if kind == "at":
-        period = func.daterange(generation.c.valid_from, generation.c.valid_to, const("[]", Text))
-        return and_(generation.c.status != const("draft", Text),
-                    period.op("@>")(bindparam("at", type_=Date)))
-    return generation.c.status == const("active", Text)
+        return generations.chosen(at=bindparam("at", type_=Date))
+    return generations.chosen()
 
 
 def chosen_generation_id(kind: str) -> ColumnElement[Any]:
