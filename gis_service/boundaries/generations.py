@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from gis_service.db.schema import generation
+from gis_service.db.schema import LEVELS, admin_unit, generation
 from gis_service.errors import Conflict, InvalidInput, NotFound
 
 STATUSES = ("draft", "active", "retired")
@@ -169,3 +169,23 @@ def set_status(conn: Connection, code: str, status: str) -> Generation:
             field="generation",
         ) from exc
     return by_code(conn, code)
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    level: str
+    units: int
+    approximate: int
+
+
+def unit_counts(conn: Connection) -> dict[int, list[UnitCount]]:
+    """Per generation id, its units counted by level (coarsest first), approximate ones apart."""
+    rows = conn.execute(
+        select(admin_unit.c.generation_id, admin_unit.c.level, func.count(),
+               func.count().filter(admin_unit.c.approximate))
+        .group_by(admin_unit.c.generation_id, admin_unit.c.level)
+    ).all()
+    counts: dict[int, list[UnitCount]] = {}
+    for generation_id, level, units, approximate in sorted(rows, key=lambda r: LEVELS.index(r[1])):
+        counts.setdefault(generation_id, []).append(UnitCount(level, units, approximate))
+    return counts
