@@ -54,3 +54,14 @@ def test_an_unknown_batch_field_is_named(client: FlaskClient, body: dict[str, ob
 def test_an_unknown_item_field_is_that_items_error(client: FlaskClient) -> None:
     response = client.post("/v1/geocode/batch", json={"items": [{"q": "Huế", "limit": 3}]})
     assert response.get_json()["results"][0]["error"]["field"] == "items[0].limit"
+
+
+def test_v1_and_open311_write_timestamps_alike(client: FlaskClient,
+                                               reports_db: ReportsDB) -> None:
+    created = client.post("/v1/reports", json={"category": "roads", "lat": 16.4637,
+                                               "lon": 107.5905},
+                          headers={"X-API-Key": reports_db.keys["client"]})
+    report = created.get_json()["report"]
+    assert report["created_at"].endswith("+07:00"), report["created_at"]
+    feed = client.get(f"/open311/v2/requests/{report['id']}.json").get_json()
+    assert feed[0]["requested_datetime"] == report["created_at"]
