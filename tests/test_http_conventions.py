@@ -21,7 +21,7 @@ UNKNOWN_QUERY = [
 
 @pytest.mark.parametrize("url", UNKNOWN_QUERY)
 def test_an_unknown_query_parameter_is_named(client: FlaskClient, url: str) -> None:
-    name = url.rsplit("&", 1)[-1].split("?")[-1].split("=")[0]
+    name = url.rsplit("&", 1)[-1].rsplit("?", maxsplit=1)[-1].split("=", maxsplit=1)[0]
     body = problem(client.get(url), 400, name)
     assert name in body["detail"]
 
@@ -65,3 +65,50 @@ def test_v1_and_open311_write_timestamps_alike(client: FlaskClient,
     assert report["created_at"].endswith("+07:00"), report["created_at"]
     feed = client.get(f"/open311/v2/requests/{report['id']}.json").get_json()
     assert feed[0]["requested_datetime"] == report["created_at"]
+
+
+# --- CORS: public reads for any page, writes only for the configured origins.
+
+PORTAL = "https://portal.example.vn"
+
+
+@pytest.fixture
+def cors_client(reports_db: ReportsDB) -> FlaskClient:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from gis_service.web import create_app  # noqa: PLC0415
+
+    settings = replace(reports_db.settings, cors_write_origins=(PORTAL,))
+    return create_app(settings, engine=reports_db.engine).test_client()
+
+
+def test_public_reads_answer_any_origin(cors_client: FlaskClient) -> None:
+    response = cors_client.get("/v1/reverse?lat=16.4637&lon=107.5905",
+                               headers={"Origin": "https://anyone.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = cors_client.options("/v1/reverse", headers={
+        "Origin": "https://anyone.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [(PORTAL, True),
+                                                 ("https://evil.example", False)])
+def test_writes_answer_only_listed_origins(cors_client: FlaskClient, origin: str,
+                                           allowed: bool) -> None:
+    preflight = cors_client.options("/v1/reports", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-api-key"})
+    assert preflight.status_code == 204
+    assert preflight.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+    if allowed:
+        assert "X-API-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    written = cors_client.post("/v1/reports", json={}, headers={"Origin": origin})
+    assert written.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None)
+
+
+def test_a_bad_origin_setting_names_the_variable() -> None:
+    from gis_service.config import ConfigError, Settings  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="GIS_CORS_WRITE_ORIGINS"):
+        Settings.from_env({"GIS_CORS_WRITE_ORIGINS": "portal.example.vn/x"})

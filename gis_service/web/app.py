@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
-from gis_service.web import inbound, problems
+from gis_service.web import cors, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    cors.register(app)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app
