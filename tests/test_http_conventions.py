@@ -3,6 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -112,3 +122,60 @@ def test_a_bad_origin_setting_names_the_variable() -> None:
 
     with pytest.raises(ConfigError, match="GIS_CORS_WRITE_ORIGINS"):
         Settings.from_env({"GIS_CORS_WRITE_ORIGINS": "portal.example.vn/x"})
+
+
+# --- Errors gunicorn answers before Flask: problem+json too.
+
+
+@pytest.fixture(scope="module")
+def served(reports_db: ReportsDB, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """``gis-service serve`` (gunicorn, one worker) on a free port of loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = reports_db.engine.url.render_as_string(hide_password=False)
+    log = tmp_path_factory.mktemp("serve") / "gunicorn.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gis-service"), "serve", "--port", str(port),
+             "--workers", "1"],
+            env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _raw(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status, headers, body
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+])
+def test_errors_before_flask_are_problems(served: int, request_bytes: bytes, status: int) -> None:
+    line, headers, body = _raw(served, request_bytes)
+    assert line.startswith(f"HTTP/1.1 {status} ")
+    assert headers["Content-Type"] == "application/problem+json"
+    problem_body = json.loads(body)
+    assert problem_body["status"] == status and problem_body["detail"]
+    assert b"GARBAGE" not in body and b"aaaa" not in body  # the request is not echoed
