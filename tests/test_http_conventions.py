@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -179,3 +180,47 @@ def test_errors_before_flask_are_problems(served: int, request_bytes: bytes, sta
     problem_body = json.loads(body)
     assert problem_body["status"] == status and problem_body["detail"]
     assert b"GARBAGE" not in body and b"aaaa" not in body  # the request is not echoed
+
+
+# --- Open311: the jurisdiction is checked, an unknown service_code is 400, the channel is known.
+
+O311 = "/open311/v2"
+
+
+@pytest.mark.parametrize("url", [f"{O311}/services.json?jurisdiction_id=hanoi.gov.vn",
+                                 f"{O311}/requests.json?jurisdiction_id=hanoi.gov.vn"])
+def test_another_jurisdiction_is_not_found(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.get_json()[0]["description"].startswith("jurisdiction_id")
+
+
+def test_our_jurisdiction_is_accepted(client: FlaskClient) -> None:
+    assert client.get(f"{O311}/services.json?jurisdiction_id=hue.gov.vn").status_code == 200
+
+
+def _post(client: FlaskClient, reports_db: ReportsDB, headers: dict[str, str] | None = None,
+          **form: str) -> Any:
+    return client.post(f"{O311}/requests.json", headers=headers or {}, data={
+        "api_key": reports_db.keys["client"], "lat": "16.4637", "long": "107.5905", **form})
+
+
+def test_an_unknown_service_code_is_400(client: FlaskClient, reports_db: ReportsDB) -> None:
+    response = _post(client, reports_db, service_code="no_such_service")
+    assert response.status_code == 400
+    assert response.get_json()[0]["description"].startswith("service_code")
+
+
+@pytest.mark.parametrize(("headers", "form", "channel"), [
+    ({}, {}, "app"),
+    ({"Origin": "https://portal.example.vn"}, {}, "web"),
+    ({}, {"channel": "web"}, "web"),
+])
+def test_the_channel_comes_from_the_request(client: FlaskClient, reports_db: ReportsDB,
+                                            headers: dict[str, str], form: dict[str, str],
+                                            channel: str) -> None:
+    created = _post(client, reports_db, headers, service_code="roads", **form)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    public_id = created.get_json()[0]["service_request_id"]
+    report = client.get(f"/v1/reports/{public_id}").get_json()
+    assert report["channel"] == channel

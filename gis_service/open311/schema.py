@@ -118,7 +118,9 @@ REQUEST_FORM = {
         "first_name": _text("private: stored for staff, never published"),
         "last_name": _text("private: stored for staff, never published"),
         "phone": _text("private: stored for staff, never published"),
-        "jurisdiction_id": _text("ignored: one jurisdiction"),
+        "jurisdiction_id": _text("optional; if given, hue.gov.vn (any other is 404)"),
+        "channel": _text("extension: app or web; default web for a browser's post "
+                         "(Origin or Referer), else app"),
         "device_id": _text("ignored"),
         "account_id": _text("ignored"),
     },
