@@ -224,3 +224,51 @@ def test_the_channel_comes_from_the_request(client: FlaskClient, reports_db: Rep
     public_id = created.get_json()[0]["service_request_id"]
     report = client.get(f"/v1/reports/{public_id}").get_json()
     assert report["channel"] == channel
+
+
+# --- /healthz: one database check a second at most.
+
+
+def test_health_is_asked_at_most_once_a_second(engine: Any) -> None:
+    from contextlib import contextmanager  # noqa: PLC0415
+
+    from gis_service.health import HealthCache  # noqa: PLC0415
+
+    now = [100.0]
+    opened: list[int] = []
+
+    @contextmanager
+    def connect() -> Iterator[Any]:
+        opened.append(1)
+        with engine.connect() as conn:
+            yield conn
+
+    cache = HealthCache(clock=lambda: now[0])
+    first = cache.get(connect)
+    now[0] += 0.6
+    again = cache.get(connect)
+    assert len(opened) == 1 and again.age_s == pytest.approx(0.6)
+    assert again.database == first.database == "ok"
+    now[0] += 0.5
+    cache.get(connect)
+    assert len(opened) == 2
+
+
+def test_an_unreachable_database_is_not_cached() -> None:
+    from contextlib import contextmanager  # noqa: PLC0415
+
+    from gis_service.health import HealthCache  # noqa: PLC0415
+
+    calls: list[int] = []
+
+    @contextmanager
+    def down() -> Iterator[Any]:
+        calls.append(1)
+        raise ConnectionError("down")
+        yield  # pragma: no cover
+
+    cache = HealthCache()
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            cache.get(down)
+    assert len(calls) == 2

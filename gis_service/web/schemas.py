@@ -84,9 +84,12 @@ class ReverseCollectionSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
-    database = fields.String(required=True)
-    active_generation = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={"description": "ok or degraded"})
+    database = fields.String(required=True, metadata={"description": "ok when it answered"})
+    active_generation = fields.String(allow_none=True, metadata={
+        "description": "the active boundary generation's code, if it has units"})
+    checked_s_ago = fields.Float(required=True, metadata={
+        "description": "seconds since the database was asked (answers are cached up to 1 s)"})
 
 
 class ProblemSchema(Schema):
