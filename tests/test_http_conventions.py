@@ -272,3 +272,8 @@ def test_an_unreachable_database_is_not_cached() -> None:
         with pytest.raises(ConnectionError):
             cache.get(down)
     assert len(calls) == 2
+
+
+def test_liveness_needs_no_database(client: FlaskClient) -> None:
+    response = client.get("/livez")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}

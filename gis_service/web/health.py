@@ -6,7 +6,7 @@ from flask import Response, jsonify
 from flask_smorest import Blueprint
 
 from gis_service.web.problems import PROBLEM_JSON, RETRY_AFTER_S
-from gis_service.web.schemas import HealthSchema, ProblemSchema
+from gis_service.web.schemas import HealthSchema, LivenessSchema, ProblemSchema
 from gis_service.web.services import connection, services
 
 blp = Blueprint("health", __name__, description="Service health")
@@ -24,3 +24,11 @@ def healthz() -> Response:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
+
+
+@blp.route("/livez")
+@blp.alt_response(200, schema=LivenessSchema, success=True, description="the process serves")
+def livez() -> Response:
+    """Liveness: the process answers HTTP; no database (for a supervisor's restart check, and the
+    no-database baseline the benchmarks compare /v1/reverse with)."""
+    return jsonify({"status": "ok"})

@@ -92,6 +92,10 @@ class HealthSchema(Schema):
         "description": "seconds since the database was asked (answers are cached up to 1 s)"})
 
 
+class LivenessSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "always ok"})
+
+
 class ProblemSchema(Schema):
     type = fields.String()
     title = fields.String(required=True)
