@@ -124,7 +124,7 @@ _ID_AFTER_WORD = re.compile(
 _CURRENCY = re.compile(
     r"\s*(?:đồng|đ\b|vnđ|vnd|₫|triệu|tỷ|tỉ|nghìn|ngàn|usd|\$|m2|m²|km|mét|m\b|kg|tấn|lít)",
     re.IGNORECASE)
-_ID_TWELVE = re.compile(rf"(?<![\w.,/])\d(?:[ .\-]?\d){{11}}(?![\d]|[.,]\d)")
+_ID_TWELVE = re.compile(r"(?<![\w.,/])\d(?:[ .\-]?\d){11}(?![\d]|[.,]\d)")
 _ID_NINE = re.compile(r"(?<![\w.,/])(?:\d{9}|\d{3}[ \-]\d{3}[ \-]\d{3})(?![\d]|[.,]\d)")
 # 1.500.000 is an amount, not a number to hide, unless an ID word comes first.
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
@@ -261,6 +261,15 @@ def _numbers(text: str, folded: str) -> str:
     out = _PHONE_DOMESTIC.sub(_unless_amount_or_date(PHONE), out)
     out = _ID_TWELVE.sub(_unless_amount_or_date(ID_CARD), out)
     return _ID_NINE.sub(_unless_amount_or_date(ID_CARD), out)
+
+
+def search_text(description: str | None, address: str | None) -> str:
+    """What public search reads: the redacted description and address, one text.
+
+    >>> search_text("Đèn hỏng, gọi 0905111222", "kiệt 58 Phan Đình Phùng")
+    'Đèn hỏng, gọi [số điện thoại] kiệt 58 Phan Đình Phùng'
+    """
+    return " ".join(part for part in (redact(description), redact(address)) if part)
 
 
 def redact_text(text: str) -> str:

@@ -65,9 +65,11 @@ LOWERCASE_NAMES = ("nguyễn văn an", "le thi c", "tran minh")
 LOWERCASE_LEADS = ("tên tôi là", "người báo:", "tôi tên là", "ten toi la", "họ tên:")
 
 
-def _pii_texts() -> list[tuple[str, tuple[str, ...]]]:
-    texts: list[tuple[str, tuple[str, ...]]] = []
-    complaints = itertools.cycle(COMPLAINTS)
+Texts = list[tuple[str, tuple[str, ...]]]
+
+
+def _number_texts(complaints: itertools.cycle[str]) -> Texts:
+    texts: Texts = []
     for phone, lead in zip(PHONES, itertools.cycle(PHONE_LEADS), strict=False):
         texts.append((f"{next(complaints)} Cần xử lý gấp, {lead} {phone} nếu cần.", (phone,)))
     for phone in PHONES[:15]:
@@ -80,11 +82,22 @@ def _pii_texts() -> list[tuple[str, tuple[str, ...]]]:
         texts.append((f"{next(complaints)} Tôi xác nhận, {lead} {number}.", (number,)))
     for number in IDS[:6]:
         texts.append((f"{next(complaints)} Giấy tờ: {number}", (number,)))
+    return texts
+
+
+def _name_texts(complaints: itertools.cycle[str]) -> Texts:
+    texts: Texts = []
     for name, lead in zip(itertools.islice(itertools.cycle(NAMES), len(NAME_LEADS)), NAME_LEADS,
                           strict=True):
         texts.append((f"{lead} {name}, {next(complaints).lower()}", (name,)))
     for name, lead in zip(LOWERCASE_NAMES * 2, LOWERCASE_LEADS * 2, strict=False):
         texts.append((f"{next(complaints)} {lead} {name}, ở gần đó.", (name,)))
+    return texts
+
+
+def _pii_texts() -> Texts:
+    complaints = itertools.cycle(COMPLAINTS)
+    texts = _number_texts(complaints) + _name_texts(complaints)
     for i, (name, phone, email) in enumerate(zip(NAMES, PHONES[::3], EMAILS, strict=False)):
         lead = NAME_LEADS[i % len(NAME_LEADS)]
         texts.append((f"{next(complaints)} {lead} {name}, sđt {phone}, email {email}.",
