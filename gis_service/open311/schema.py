@@ -119,7 +119,7 @@ REQUEST_FORM = {
         "last_name": _text("private: stored for staff, never published"),
         "phone": _text("private: stored for staff, never published"),
         "jurisdiction_id": _text("ignored: one jurisdiction"),
-        "device_id": _text("ignored"),
-        "account_id": _text("ignored"),
+        "device_id": _text("identifies the reporter (with this key) for rating"),
+        "account_id": _text("identifies the reporter (with this key) for rating"),
     },
 }

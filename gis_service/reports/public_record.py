@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Connection, any_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
 from gis_service.db.schema import agency, report, report_event
 from gis_service.errors import InvalidInput
@@ -107,7 +107,7 @@ def latest_public_notes(conn: Connection, report_ids: Sequence[int]) -> dict[int
     ids = bindparam("ids", list(report_ids), type_=ARRAY(BigInteger))
     rows = conn.execute(
         select(report_event.c.report_id, report_event.c.public_note)
-        .distinct(report_event.c.report_id)
+        .ext(distinct_on(report_event.c.report_id))
         .where(report_event.c.report_id == any_(ids), report_event.c.public_note != "")
         .order_by(report_event.c.report_id, report_event.c.at.desc(), report_event.c.id.desc())
     )

@@ -45,8 +45,9 @@ BATCH = 5_000
 
 
 def _kinds(kinds: str) -> None:
-    op.drop_constraint("ck_report_event_kind", "report_event", type_="check")
-    op.create_check_constraint(op.f("ck_report_event_kind"), "report_event", f"kind IN ({kinds})")
+    # op.f(): the final name; a plain name gets the naming convention's prefix.
+    op.drop_constraint(op.f("ck_report_event_kind"), "report_event", type_="check")
+    op.create_check_constraint("kind", "report_event", f"kind IN ({kinds})")
 
 
 def _fill_search_text() -> None:
@@ -80,7 +81,7 @@ def upgrade() -> None:
             ("team", sa.Text(), {}), ("reporter_token_hash", sa.Text(), {}),
             ("reporter_device_hash", sa.Text(), {})):
         op.add_column("report", sa.Column(name, kind, **extra))
-    op.create_check_constraint(op.f("ck_report_public_description_length"), "report",
+    op.create_check_constraint("public_description_length", "report",
                                "char_length(public_description) <= 4000")
     op.create_table(
         "report_rating",
@@ -106,7 +107,7 @@ def downgrade() -> None:
     op.drop_index("ix_report_status_due_at", table_name="report")
     op.drop_index("ix_report_search_text", table_name="report")
     op.drop_table("report_rating")
-    op.drop_constraint("ck_report_public_description_length", "report", type_="check")
+    op.drop_constraint(op.f("ck_report_public_description_length"), "report", type_="check")
     for name in ("search_text", "public_description", "public_address", "public_text_hidden",
                  "team", "reporter_token_hash", "reporter_device_hash"):
         op.drop_column("report", name)
