@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, jsonify, request
+from marshmallow import RAISE
 from sqlalchemy import Connection
 
 from gis_service.auth import Forbidden, Principal
@@ -159,7 +160,8 @@ def report_events(public_id: str) -> Response:
 
 
 @blp.route("/reports")
-@blp.arguments(ReportListArgs, location="query")
+# Unknown parameters are refused: a misspelt filter must not silently list every report.
+@blp.arguments(ReportListArgs, location="query", unknown=RAISE)
 @blp.alt_response(200, success=True, description="a page of reports (json), or every matching "
                   "report (csv, geojson: public fields, redacted text, streamed)")
 @blp.doc(**report_list_formats(ReportPageSchema))
