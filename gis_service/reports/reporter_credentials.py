@@ -17,8 +17,9 @@ import secrets
 
 from sqlalchemy import Connection, select, update
 
-from gis_service.auth import Forbidden, Principal, Unauthorized
+from gis_service.auth import Principal
 from gis_service.db.schema import report
+from gis_service.errors import Forbidden, Unauthorized
 
 TOKEN_PREFIX = "rpt_"
 TOKEN_HEADER = "X-Reporter-Token"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, jsonify, request
 from marshmallow import RAISE
 from sqlalchemy import Connection
 
-from gis_service.auth import Forbidden, Principal
+from gis_service.auth import Principal
 from gis_service.coords import LonLat
-from gis_service.errors import NotFound
+from gis_service.errors import Forbidden, NotFound
 from gis_service.reports import queries
 from gis_service.reports.duplicates import duplicate_candidates
 from gis_service.reports.idempotency import request_fingerprint
@@ -118,7 +119,8 @@ def submit_report() -> Response:
             idempotency_key=request.headers.get("Idempotency-Key"),
             fingerprint=request_fingerprint(body),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m, render=_created)
+            tolerance_m=services().settings.snap_tolerance_m, render=_created,
+            created_status=HTTPStatus.CREATED)
         # Never part of the stored answer: a replay gets a new token, the old one lapses.
         token = issue_token(conn, queries.get_report(conn, outcome.body["report"]["id"]).id)
     response = jsonify({**outcome.body, "reporter_token": token})
