@@ -25,7 +25,7 @@ def leaks(original: str, value: str, redacted: str) -> bool:
     number = digits(value)
     if len(number) >= 6:
         return number in digits(redacted) or number[-9:] in digits(redacted)
-    if "@" in value or "at" in value.split():
+    if "@" in value or re.search(r"\bat\b|a còng", value):
         local_part = re.split(r"[@\s]", value, maxsplit=1)[0]
         return local_part.lower() in redacted.lower()
     # A name: gone as written (above), and its marker in its place.
