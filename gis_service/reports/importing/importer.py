@@ -49,7 +49,7 @@ from gis_service.spatial.proximity import NEAR_BOUNDARY_M
 from gis_service.spatial.types import DEFAULT_TOLERANCE_M, check_tolerance
 
 #: The steps in order, as :data:`Progress` callbacks and ``ImportSummary.steps`` name them.
-STEPS = ("read", "validate", "h3", "copy", "skip_stored", "snap", "place", "route", "due",
+STEPS = ("read", "validate", "h3", "redact", "copy", "skip_stored", "snap", "place", "route", "due",
          "duplicates", "near_boundary", "insert_reports", "insert_contacts", "insert_events",
          "rebuild")
 #: Called after each step with (step name, steps done, steps in all).
