@@ -15,8 +15,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BigInteger, Connection, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
 from gis_service.db.schema import agency, report, report_event
@@ -70,7 +81,7 @@ def public_address(record: ReportRecord) -> str | None:
     return redact(record.public_address if record.public_address is not None else record.address)
 
 
-def _events_query(report_ids: Sequence[int]) -> object:
+def _events_query(report_ids: Sequence[int]) -> Select[Any]:
     ids = bindparam("ids", list(report_ids), type_=ARRAY(BigInteger))
     return (
         select(report_event.c.report_id, report_event.c.at, report_event.c.kind,
@@ -93,7 +104,7 @@ def timelines(conn: Connection, report_ids: Sequence[int]) -> dict[int, list[Tim
     found: dict[int, list[TimelineEvent]] = {report_id: [] for report_id in report_ids}
     if not report_ids:
         return found
-    for row in conn.execute(_events_query(report_ids)):  # type: ignore[call-overload]
+    for row in conn.execute(_events_query(report_ids)):
         found[row.report_id].append(TimelineEvent(
             row.at, row.kind, row.from_status, row.to_status, row.agency_code, row.agency_name,
             row.team, row.public_note, row.note, row.actor))
