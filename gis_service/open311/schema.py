@@ -121,8 +121,8 @@ REQUEST_FORM = {
         "jurisdiction_id": _text("optional; if given, hue.gov.vn (any other is 404)"),
         "channel": _text("extension: app or web; default web for a browser's post "
                          "(Origin or Referer), else app"),
-        "device_id": _text("ignored"),
-        "account_id": _text("ignored"),
+        "device_id": _text("identifies the reporter (with this key) for rating"),
+        "account_id": _text("identifies the reporter (with this key) for rating"),
     },
 }
 

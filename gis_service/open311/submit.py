@@ -18,11 +18,12 @@ from gis_service.auth import Principal, authenticate, require_role
 from gis_service.db.schema import report
 from gis_service.errors import InvalidInput, NotFound, Unauthorized
 from gis_service.geocode import GeocodeIndex
-from gis_service.open311.params import new_report
+from gis_service.open311.params import new_report, reporter_device
 from gis_service.open311.services import find_category, service_notice
 from gis_service.ratelimit import count_request
 from gis_service.reports.categories import Category
 from gis_service.reports.idempotency import request_fingerprint
+from gis_service.reports.reporter_credentials import bind_device
 from gis_service.reports.submission import Submission, submit_once
 
 
@@ -48,6 +49,17 @@ def fingerprint(params: Mapping[str, str]) -> str:
 def _created(conn: Connection, report_id: int, category: Category) -> dict[str, Any]:
     public_id = conn.execute(select(report.c.public_id).where(report.c.id == report_id)).scalar_one()
     return {"service_request_id": public_id, "service_notice": service_notice(category)}
+
+
+def remember_device(conn: Connection, params: Mapping[str, str], principal: Principal,
+                    service_request_id: str) -> None:
+    """The client's ``account_id``/``device_id``, kept (hashed with the key) so that this user
+    of this client may rate the report."""
+    device = reporter_device(params)
+    if device is not None:
+        report_id = conn.execute(select(report.c.id)
+                                 .where(report.c.public_id == service_request_id)).scalar_one()
+        bind_device(conn, report_id, principal.key_id, device)
 
 
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,

@@ -21,6 +21,7 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import InvalidInput, NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex, geocode
+from gis_service.redaction import search_text
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.routing import route
 from gis_service.spatial.proximity import neighbours_within
@@ -188,6 +189,7 @@ def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
             geocode_precision=placement.precision,
             geocode_confidence=placement.confidence,
             address=new.address,
+            search_text=search_text(new.description, new.address),
             **{f"h3_r{res}": cell for res, cell in cells.items()},
             snap_generation_id=then.generation_id,
             commune_id=then.commune_id,

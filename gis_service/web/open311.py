@@ -119,9 +119,12 @@ def service_definition(service_code: str, fmt: str) -> Response:
         ("service_code", "comma list of service codes"),
         ("start_date", "w3 date-time with a time zone; default 90 days before end_date"),
         ("end_date", "w3 date-time with a time zone; default now (at most 90 days span)"),
-        ("status", "open, closed or open,closed"))])
+        ("status", "open, closed or open,closed"),
+        ("page", "our extension: the page of page_size requests, from 1 (beyond the first 1000)"),
+        ("page_size", "our extension: 1 to 1000 (default 1000)"))])
 def list_requests(fmt: str) -> Response:
-    """Service requests, newest first: the last 90 days by default, at most 1000."""
+    """Service requests, newest first: the last 90 days by default, 1000 a page (``page`` and
+    ``page_size``, our extension, reach the rest)."""
     query = params.requests_query(_query(), dt.datetime.now(dt.UTC))
     with connection() as conn:
         return _respond("service_requests", open311.find_requests(conn, query), fmt)
@@ -144,6 +147,7 @@ def create_request(fmt: str) -> Response:
             index=services().geocode_index.get(conn),
             tolerance_m=services().settings.snap_tolerance_m,
             channel=params.channel_of(fields, from_browser=_from_browser()))
+        submit.remember_device(conn, fields, principal, outcome.body["service_request_id"])
     response = _respond("service_requests", [outcome.body], fmt, status=outcome.status_code)
     response.headers["Location"] = f"{blp.url_prefix}/requests/{outcome.body['service_request_id']}.{fmt}"
     if outcome.replayed:

@@ -14,6 +14,7 @@ from gis_service.analysis.selection import as_instant
 from gis_service.analysis.statistics.emerging import CATEGORIES as EMERGING_CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES as HOTSPOT_CLASSES
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
+from gis_service.reports.queries import SORTS as REPORT_SORTS
 from gis_service.spatial.types import MATCHES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
@@ -192,9 +193,42 @@ class BBox(fields.Field):
         return west, south, east, north
 
 
+class StatusList(fields.Field):
+    """Statuses given once with commas (``received,accepted``), repeated, or both."""
+
+    is_multiple = True
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object
+                     ) -> tuple[str, ...]:
+        values = value if isinstance(value, list) else [value]
+        found = tuple(part.strip() for item in values for part in str(item).split(","))
+        unknown = [status for status in found if status not in REPORT_STATUSES]
+        if unknown or not found:
+            raise ValidationError(f"statuses are {', '.join(REPORT_STATUSES)}")
+        return found
+
+
 class ReportListArgs(Schema):
+    """GET /v1/reports. Unknown parameters are refused (a 400 naming them): a misspelt
+    filter must not silently return every report."""
+
     category = fields.String(validate=validate.Length(max=64))
-    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    status = StatusList(metadata={
+        "description": "one or several statuses (comma-separated or repeated)", "type": "string",
+        "example": "received,accepted"})
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    overdue = fields.Boolean(metadata={
+        "description": "true: open reports past their deadline; false: all others"})
+    commune = fields.String(validate=validate.Length(max=16), metadata={
+        "description": "GSO code of a commune (of the report's generation or the current one)"})
+    q = fields.String(validate=validate.Length(min=2, max=200), metadata={
+        "description": "words in the public (redacted) description and address; diacritics and "
+                       "case ignored", "example": "kiet 58"})
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(REPORT_SORTS),
+                         metadata={"description": "created_at or due_at, - for descending"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "geojson"]),
+                           metadata={"description": "json (a page), csv or geojson (every "
+                                                    "matching report, streamed; page ignored)"})
     agency = fields.String(validate=validate.Length(max=64), metadata={"description": "agency code"})
     unit = fields.String(validate=validate.Length(max=16),
                          metadata={"description": "GSO code of a commune, district or province"})

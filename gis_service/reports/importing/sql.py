@@ -269,6 +269,7 @@ def insert_reports(conn: Connection, st: Staging, batch: str, *, exclusive: bool
         "satisfaction": rows.c.satisfaction,
         "duplicate_of": func.coalesce(standing.c.report_id, stored.c.id),
         "import_batch": literal(batch, Text),
+        "search_text": rows.c.search_text,
     }
     source = (
         select(*values.values())
