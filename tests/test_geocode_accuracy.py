@@ -90,6 +90,7 @@ def test_two_communes_of_one_name_in_different_districts(hue_index: GeocodeIndex
     results = geocode(hue_index, "Xã Hương Phong")
     assert set(_codes(results[:2])) == {("2019", "20002"), ("2019", "20080")}
     assert results[0].confidence == results[1].confidence < 0.5
+    assert results[0].ambiguous and results[1].ambiguous
     assert {r.units["district"].name for r in results[:2]} == {"Thị xã Hương Trà",
                                                                 "Huyện A Lưới"}
     top = geocode(hue_index, "Xã Hương Phong, Huyện A Lưới")[0]
@@ -99,7 +100,8 @@ def test_two_communes_of_one_name_in_different_districts(hue_index: GeocodeIndex
 def test_one_name_in_both_generations_with_different_territory(hue_index: GeocodeIndex) -> None:
     results = geocode(hue_index, "Phú Xuân")
     assert _codes(results[:2]) == [("2025", "19753"), ("2019", "19918")]
-    assert results[0].confidence == results[1].confidence
+    # The exact current name ranks first and is not tied with the older commune (issue 13).
+    assert results[0].confidence > 2 * results[1].confidence
     assert results[1].current["commune"].name != results[0].unit.name
     assert _codes(geocode(hue_index, "Xã Phú Xuân, Huyện Phú Vang")[:1]) == [("2019", "19918")]
 

@@ -66,7 +66,8 @@ def parse_streets(document: object) -> StreetList:
     names: dict[str, str] = {}
     for district in _list(document, "district"):
         where = (str(district.get("pre", "")), str(district.get("name", "")))
-        for name in district.get("street", ()):
+        names_listed = district.get("street")
+        for name in names_listed if isinstance(names_listed, list) else ():
             key = fold_key(str(name))
             if len(key) < MIN_KEY_CHARS or key.isdigit() or where in districts[key]:
                 continue
