@@ -21,6 +21,7 @@ from gis_service.open311.services import find_category, service_notice
 from gis_service.ratelimit import count_request
 from gis_service.reports.categories import Category
 from gis_service.reports.idempotency import request_fingerprint
+from gis_service.reports.intake import DEFAULT_MIN_CONFIDENCE
 from gis_service.reports.submission import Submission, submit_once
 
 
@@ -50,7 +51,8 @@ def _created(conn: Connection, report_id: int, category: Category) -> dict[str, 
 
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,
                    idempotency_key: str | None, index: GeocodeIndex,
-                   tolerance_m: float) -> Submission:
+                   tolerance_m: float,
+                   min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Submission:
     """Store the posted request; its body is ``{service_request_id, service_notice}``.
 
     An unknown ``service_code`` is :class:`~gis_service.errors.NotFound` (404, as the spec
@@ -67,4 +69,5 @@ def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Pr
     return submit_once(
         conn, new, principal=principal, idempotency_key=idempotency_key,
         fingerprint=fingerprint(params), index=index, tolerance_m=tolerance_m,
+        min_confidence=min_confidence,
         render=lambda c, report_id: _created(c, report_id, category))

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from gis_service.auth import Principal
 from gis_service.geocode import GeocodeIndex
 from gis_service.reports.idempotency import StoredResponse, complete, reserve
-from gis_service.reports.intake import NewReport, submit
+from gis_service.reports.intake import DEFAULT_MIN_CONFIDENCE, NewReport, submit
 
 CREATED = 201
 
@@ -32,6 +32,7 @@ def submit_once(
     fingerprint: str,
     index: GeocodeIndex,
     tolerance_m: float,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     render: Callable[[Connection, int], dict[str, Any]],
 ) -> Submission:
     """Store ``new`` and return its rendered answer, or replay the answer a key already got.
@@ -43,7 +44,8 @@ def submit_once(
         stored = reserve(conn, principal.key_id, idempotency_key, fingerprint)
         if stored is not None:
             return Submission(stored.status_code, stored.body, replayed=True)
-    report_id = submit(conn, new, index=index, actor=principal.actor, tolerance_m=tolerance_m)
+    report_id = submit(conn, new, index=index, actor=principal.actor, tolerance_m=tolerance_m,
+                       min_confidence=min_confidence)
     body = render(conn, report_id)
     if idempotency_key is not None:
         complete(conn, principal.key_id, idempotency_key, StoredResponse(CREATED, body), report_id)

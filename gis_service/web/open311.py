@@ -128,7 +128,8 @@ def create_request(fmt: str) -> Response:
             conn, fields, principal=principal,
             idempotency_key=request.headers.get("Idempotency-Key"),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m)
+            tolerance_m=services().settings.snap_tolerance_m,
+            min_confidence=services().settings.min_routing_confidence)
     response = _respond("service_requests", [outcome.body], fmt, status=outcome.status_code)
     response.headers["Location"] = f"{blp.url_prefix}/requests/{outcome.body['service_request_id']}.{fmt}"
     if outcome.replayed:

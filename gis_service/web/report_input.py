@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from gis_service.coords import lonlat
+from gis_service.coords import LonLat, lonlat
 from gis_service.errors import InvalidInput
 from gis_service.reports.intake import NewReport, Reporter
 
@@ -74,7 +75,38 @@ def new_report(body: object) -> NewReport:
         address=_text(fields, "address"),
         media_urls=_media(fields),
         reporter=_reporter(fields),
+        on_vague=_text(fields, "on_vague"),
     )
+
+
+@dataclass(frozen=True)
+class PlaceHeld:
+    """A PATCH body placing a held report: a point or a ward code, and a note."""
+
+    point: LonLat | None
+    commune: str | None
+    note: str
+
+
+def placing(body: object) -> PlaceHeld | None:
+    """The PATCH body as a placement (``location`` or ``commune``), or None for a status change."""
+    fields = _object(body)
+    if "location" not in fields and "commune" not in fields:
+        return None
+    if "status" in fields:
+        raise InvalidInput("place a report (location or commune) or change its status, not both",
+                           field="status")
+    point = None
+    if "location" in fields:
+        where = _object(fields["location"], "location")
+        for name in ("lat", "lon"):
+            value = where.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput(f"location.{name} must be a JSON number",
+                                   field=f"location.{name}")
+        point = lonlat(where["lon"], where["lat"], lon_field="location.lon",
+                       lat_field="location.lat")
+    return PlaceHeld(point, _text(fields, "commune"), _text(fields, "note") or "")
 
 
 def status_change(body: object) -> tuple[str, str, str | None]:

@@ -16,6 +16,10 @@ def _time(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _rounded(value: float | None, decimals: int) -> float | None:
+    return None if value is None else round(value, decimals)
+
+
 def _unit(unit: UnitName) -> dict[str, str]:
     return {"code": unit.code, "name": unit.name, "type": unit.unit_type}
 
@@ -29,9 +33,11 @@ def report_json(record: ReportRecord, contact: Contact | None = None) -> dict[st
         "channel": record.channel,
         "status": record.status,
         "location": {
-            "lat": round(record.lat, PUBLIC_DECIMALS), "lon": round(record.lon, PUBLIC_DECIMALS),
+            "lat": _rounded(record.lat, PUBLIC_DECIMALS),
+            "lon": _rounded(record.lon, PUBLIC_DECIMALS),
             "source": record.location_source, "precision": record.geocode_precision,
             "confidence": record.geocode_confidence, "address": record.address,
+            "conflict": record.location_conflict,
         },
         "units": {
             "generation": record.generation,
@@ -41,7 +47,7 @@ def report_json(record: ReportRecord, contact: Contact | None = None) -> dict[st
             "generation": record.current_generation,
             **{level: _unit(unit) for level, unit in record.current_units.items()},
         },
-        "snap": {"match": record.snap_match, "distance_m": round(record.snap_distance_m, 1),
+        "snap": {"match": record.snap_match, "distance_m": _rounded(record.snap_distance_m, 1),
                  "near_boundary": record.near_boundary,
                  "neighbour": _unit(record.neighbour) if record.neighbour else None},
         "agency": {"code": record.agency_code, "name": record.agency_name},
@@ -64,3 +70,17 @@ def duplicate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
     return {"id": candidate.public_id, "category": candidate.category, "status": candidate.status,
             "created_at": candidate.created_at.isoformat(),
             "distance_m": round(candidate.distance_m, 1)}
+
+
+def location_warnings(record: ReportRecord) -> list[dict[str, str]]:
+    """What the submitter should know about where the report was put."""
+    found = []
+    if record.location_conflict:
+        found.append({"code": "location_conflict",
+                      "detail": "the point is not in the ward the address names; the point was "
+                                "kept and staff will check it"})
+    if record.status == "needs_location":
+        found.append({"code": "needs_location",
+                      "detail": "the address is too vague to route: the operations centre will "
+                                "place the report, then route it to its ward"})
+    return found
