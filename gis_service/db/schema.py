@@ -308,7 +308,7 @@ report = Table(
     Column("location_conflict", Boolean, nullable=False, server_default="false"),
     CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
     CheckConstraint("status <> 'needs_location' OR geom IS NULL", name="held_unplaced"),
-    CheckConstraint("geom IS NOT NULL OR status IN ('needs_location', 'rejected')",
+    CheckConstraint("geom IS NOT NULL OR status IN ('needs_location', 'rejected', 'duplicate')",
                     name="unplaced_held"),
     CheckConstraint(PLACED_SQL, name="placed_complete"),
     CheckConstraint(_in("channel", CHANNELS), name="channel"),

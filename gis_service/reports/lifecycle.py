@@ -50,8 +50,8 @@ from gis_service.errors import Conflict, InvalidInput, NotFound
 # The one table of allowed moves: from each state, the states it may go to.
 TRANSITIONS: dict[str, frozenset[str]] = {
     # Held for a location: placing it (reports.holding.place_held, not a status change)
-    # makes it received; staff may also refuse it outright.
-    "needs_location": frozenset({"rejected"}),
+    # makes it received; staff may also refuse it, or link it to a report of the same incident.
+    "needs_location": frozenset({"rejected", "duplicate"}),
     "received": frozenset({"accepted", "rejected", "duplicate"}),
     "accepted": frozenset({"assigned", "duplicate"}),
     "assigned": frozenset({"in_progress", "duplicate"}),

@@ -7,7 +7,8 @@ places it. Until then it has no point, no units, no H3 cells and no deadline, so
 become nullable, and three checks keep the two states apart:
 
 - a ``needs_location`` report has no point;
-- a report without a point is ``needs_location`` (or ``rejected``: staff may refuse a held one);
+- a report without a point is ``needs_location``, or ``rejected`` or ``duplicate`` (staff may
+  refuse a held one, or link it to a report of the same incident, without placing it);
 - a report with a point has everything a placed report has (cells, units, snap, deadline).
 
 ``location_conflict``: the report's point is not in the ward its address names (or any of that
@@ -60,7 +61,7 @@ def upgrade() -> None:
     op.create_check_constraint(op.f("ck_report_held_unplaced"), "report",
                                "status <> 'needs_location' OR geom IS NULL")
     op.create_check_constraint(op.f("ck_report_unplaced_held"), "report",
-                               "geom IS NOT NULL OR status IN ('needs_location', 'rejected')")
+                               "geom IS NOT NULL OR status IN ('needs_location', 'rejected', 'duplicate')")
     op.create_check_constraint(op.f("ck_report_placed_complete"), "report", PLACED)
     _replace_check("agency", "ck_agency_kind", _in("kind", (*_KINDS, "operations_centre")))
     _replace_check("report_event", "ck_report_event_kind", _in("kind", (*_EVENTS, "placed")))
