@@ -186,16 +186,18 @@ def _gazetteer_provinces(units: list[Unit]) -> list[str]:
 
 def _street_districts(units: list[Unit], current: str, streets: StreetList
                       ) -> dict[str, tuple[int, ...]]:
-    """Street key -> the older generations' districts of the names the street list gives."""
-    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    """Street key -> the older generations' districts of the names the street list gives.
+
+    Matched by name alone: the list's types are older than 2019 (its "Huyện Hương Trà" has
+    been Thị xã Hương Trà since 2011).
+    """
+    by_name: dict[str, list[int]] = defaultdict(list)
     for unit in units:
         if unit.level == "district" and unit.generation != current:
-            by_name[(unit.unit_type, fold_key(strip_type(unit.name, unit.unit_type)))].append(
-                unit.id)
+            by_name[fold_key(strip_type(unit.name, unit.unit_type))].append(unit.id)
     found = {}
     for key, street in streets.by_key.items():
-        ids = [i for unit_type, name in street.districts
-               for i in by_name.get((unit_type, fold_key(name)), ())]
+        ids = [i for _, name in street.districts for i in by_name.get(fold_key(name), ())]
         if ids:
             found[key] = tuple(ids)
     return found

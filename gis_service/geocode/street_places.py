@@ -63,7 +63,9 @@ def _districts(index: GeocodeIndex, span: StreetSpan, results: list[GeocodeResul
     if results and results[0].precision == "district":
         written = results[0].unit.id
         return (written,) if written in listed else ()
-    return listed
+    # "..., Thành phố Huế" reads first as the province, but names the old city district too.
+    named = tuple(i for i in listed if any(r.unit.id == i for r in results))
+    return named or listed
 
 
 def _street_text(text: str, tokens: list[Token], span: StreetSpan) -> str:
