@@ -98,6 +98,9 @@ class ProblemSchema(Schema):
     field = fields.String()
     instance = fields.String(allow_none=True)
     invalid_params = fields.List(fields.Dict())
+    candidates = fields.List(fields.Dict(), metadata={
+        "description": "location_too_vague: the places the address may mean (as GET "
+                       "/v1/geocode results); ask the resident for a pin or the ward"})
 
 
 class GeocodeArgs(Schema):
