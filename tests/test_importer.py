@@ -111,6 +111,7 @@ def raw_rows(*changes: dict[str, str], clean: bool = True) -> RawRows:
     ({"lat": "107.5905", "lon": "16.4637"}, why.BAD_COORDINATES, "look swapped"),
     ({"channel": "fax"}, why.BAD_VALUE, "channel must be one of"),
     ({"status": "lost"}, why.BAD_VALUE, "status must be one of"),
+    ({"status": "needs_location"}, why.BAD_VALUE, "not 'needs_location'"),
     ({"satisfaction": "6"}, why.BAD_VALUE, "satisfaction"),
     ({"satisfaction": "4.5"}, why.BAD_VALUE, "satisfaction"),
     ({"satisfaction": "4"}, None, None),

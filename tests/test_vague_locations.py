@@ -289,3 +289,36 @@ def test_open311_shows_a_held_report_without_a_point(client: FlaskClient,
     [found] = client.get(f"/open311/v2/requests/{public_id}.json").get_json()
     assert found["status"] == "open" and found["lat"] is None and found["long"] is None
     assert found["expected_datetime"] is None and found["address"] == STREET_ONLY
+
+
+@pytest.mark.realdata
+def test_open311_flags_a_point_outside_the_named_ward(client: FlaskClient,
+                                                      reports_db: ReportsDB) -> None:
+    form = {"api_key": reports_db.keys["client"], "service_code": "roads",
+            "lat": str(VY_DA["lat"]), "long": str(VY_DA["lon"]),
+            "address_string": "Phường Kim Long, Thành phố Huế"}
+    response = client.post("/open311/v2/requests.json", data=urlencode(form),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    [created] = response.get_json()
+    assert "not in the ward the address names" in created["service_notice"]
+    assert stored_row(reports_db, created["service_request_id"]).location_conflict is True
+
+
+@pytest.mark.realdata
+def test_an_address_naming_nothing_known_is_held_from_the_hotline_and_refused_elsewhere(
+        client: FlaskClient, reports_db: ReportsDB) -> None:
+    address = "gần cổng chợ, đối diện quán cà phê"
+    stored = post(client, reports_db, channel="hotline", address=address).get_json()["report"]
+    assert stored["status"] == "needs_location" and stored["location"]["precision"] is None
+    with nothing_left(reports_db):
+        body = problem(post(client, reports_db, channel="app", address=address), 422, "address")
+    assert body["code"] == "location_too_vague" and body["candidates"] == []
+
+
+@pytest.mark.realdata
+def test_a_point_with_an_address_the_geocoder_refuses_is_still_stored(
+        client: FlaskClient, reports_db: ReportsDB) -> None:
+    response = post(client, reports_db, address="Kiệt " * 200, **VY_DA)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["report"]["location"]["conflict"] is False

@@ -44,9 +44,16 @@ def fingerprint(params: Mapping[str, str]) -> str:
     return request_fingerprint({"open311": {k: v for k, v in params.items() if k != "api_key"}})
 
 
+# Open311 answers a POST with a notice only: where the point and address disagree, it says so.
+CONFLICT_NOTICE = (" The point is not in the ward the address names: the point was kept and "
+                   "staff will check it.")
+
+
 def _created(conn: Connection, report_id: int, category: Category) -> dict[str, Any]:
-    public_id = conn.execute(select(report.c.public_id).where(report.c.id == report_id)).scalar_one()
-    return {"service_request_id": public_id, "service_notice": service_notice(category)}
+    public_id, conflict = conn.execute(select(report.c.public_id, report.c.location_conflict)
+                                       .where(report.c.id == report_id)).one()
+    notice = service_notice(category) + (CONFLICT_NOTICE if conflict else "")
+    return {"service_request_id": public_id, "service_notice": notice}
 
 
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from gis_service.coords import LonLat
-from gis_service.errors import LocationTooVague, Unprocessable
+from gis_service.errors import GisError, LocationTooVague, Unprocessable
 from gis_service.geocode import GeocodeIndex, GeocodeResult
 from gis_service.geocode.point_text import geocode_text
 from gis_service.snapping import Snap, snap_point
@@ -78,8 +78,8 @@ def place_address(conn: Connection, address: str, index: GeocodeIndex, *,
     """The address's ward (its representative point) when routable, else :class:`Vague`."""
     found = geocode_text(conn, index, address, limit=CANDIDATES, tolerance_m=tolerance_m)
     if not found:
-        raise Unprocessable("the address could not be geocoded; give lat and lon",
-                            field="address")
+        # A hotline operator's "near Đông Ba market" is still worth holding for a person.
+        return Vague("the address names no place the geocoder knows", ())
     best = found[0]
     reason = routable(best, min_confidence)
     if reason is not None:
@@ -118,8 +118,8 @@ def address_conflict(conn: Connection, index: GeocodeIndex, point: LonLat, addre
     """
     try:
         found = geocode_text(conn, index, address, limit=1, tolerance_m=tolerance_m)
-    except Unprocessable:
-        return None
+    except GisError:
+        return None  # an address the geocoder refuses (too long, bad typed point) names no ward
     if not found or found[0].precision != "commune" or routable(found[0], min_confidence):
         return None
     named = found[0]

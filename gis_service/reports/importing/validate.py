@@ -50,7 +50,9 @@ _USUAL_SHAPE = ("d", "d", "d", "d", "-", "d", "d", "-", "d", "d", "T ", "d", "d"
                 ":", "d", "d", "+-", "d", "d", ":", "d", "d")
 _QUOTE_CHARS = 40
 _ENUMS: dict[str, tuple[str, ...]] = {
-    "channel": CHANNELS, "location_source": LOCATION_SOURCES, "status": REPORT_STATUSES,
+    "channel": CHANNELS, "location_source": LOCATION_SOURCES,
+    # A file's rows all have a point (see _check_address_only): none is held for a location.
+    "status": tuple(s for s in REPORT_STATUSES if s != "needs_location"),
 }
 _OPTIONAL_TEXT = ("address", "reporter_name", "reporter_phone", "reporter_email", "duplicate_of")
 #: The typed columns :func:`validate` returns, in order.
