@@ -68,6 +68,28 @@ class TooLarge(GisError):
     title = "Payload too large"
 
 
+class Unauthorized(GisError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(GisError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(GisError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, field="api_key")
+        self.retry_after_s = retry_after_s
+
+
 class LocationTooVague(Unprocessable):
     """The address places the report no better than a district (or an uncertain ward): the
     caller should ask for a pin. ``candidates`` are the geocoder's places, as JSON."""

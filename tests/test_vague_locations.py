@@ -15,8 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from gis_service.db.schema import admin_unit, generation, report, report_event
-from gis_service.reports import queries
+from gis_service.db.schema import admin_unit, agency, generation, report, report_event
 from tests.conftest import ReportsDB, nothing_left, problem
 from tests.test_reports_api import VY_DA, agency_key, headers
 
@@ -39,8 +38,15 @@ def stored_row(reports_db: ReportsDB, public_id: str) -> Any:
 
 
 def events(reports_db: ReportsDB, public_id: str) -> list[dict[str, Any]]:
+    """The report's events in order, with the agency's code."""
+    report_id = stored_row(reports_db, public_id).id
     with reports_db.engine.connect() as conn:
-        return queries.events_of(conn, stored_row(reports_db, public_id).id)
+        rows = conn.execute(
+            select(report_event.c.kind, report_event.c.from_status, report_event.c.to_status,
+                   report_event.c.note, agency.c.code.label("agency"))
+            .outerjoin(agency, agency.c.id == report_event.c.agency_id)
+            .where(report_event.c.report_id == report_id).order_by(report_event.c.id))
+        return [dict(row._mapping) for row in rows]
 
 
 def label_point(reports_db: ReportsDB, generation_code: str, code: str) -> dict[str, float]:

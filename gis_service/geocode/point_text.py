@@ -15,7 +15,7 @@ from gis_service.geocode.forward import geocode
 from gis_service.geocode.index import GeocodeIndex
 from gis_service.geocode.normalise import nfc
 from gis_service.geocode.results import GeocodeResult, UnitRef, chain_of
-from gis_service.snapping import snap_point
+from gis_service.spatial.single import snap_point
 
 
 def geocode_text(conn: Connection, index: GeocodeIndex, q: str, *, limit: int = 5,

@@ -22,7 +22,6 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex
-from gis_service.proximity import neighbours_within
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.operations_centre import operations_centre_id
 from gis_service.reports.placement import (
@@ -34,7 +33,9 @@ from gis_service.reports.placement import (
     refusal,
 )
 from gis_service.reports.routing import RoutingDecision, route
-from gis_service.snapping import Snap, snap_point
+from gis_service.spatial.proximity import neighbours_within
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.types import Snap
 
 DEFAULT_MIN_CONFIDENCE = 0.5
 

@@ -25,7 +25,8 @@ from gis_service.coords import LonLat
 from gis_service.errors import GisError, LocationTooVague, Unprocessable
 from gis_service.geocode import GeocodeIndex, GeocodeResult
 from gis_service.geocode.point_text import geocode_text
-from gis_service.snapping import Snap, snap_point
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.types import Snap
 
 ON_VAGUE = ("hold", "refuse")
 #: What a vague address does when the request does not say.

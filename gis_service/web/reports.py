@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy import Connection
 
-from gis_service.auth import Forbidden, Principal
-from gis_service.errors import NotFound
+from gis_service.auth import Principal
+from gis_service.errors import Forbidden, NotFound
 from gis_service.reports import queries
 from gis_service.reports.duplicates import candidates_for
 from gis_service.reports.holding import place_held
@@ -102,7 +103,8 @@ def submit_report() -> Response:
             fingerprint=request_fingerprint(body),
             index=services().geocode_index.get(conn),
             tolerance_m=services().settings.snap_tolerance_m,
-            min_confidence=services().settings.min_routing_confidence, render=_created)
+            min_confidence=services().settings.min_routing_confidence, render=_created,
+            created_status=HTTPStatus.CREATED)
     response = jsonify(outcome.body)
     response.status_code = outcome.status_code
     response.headers["Location"] = f"/v1/reports/{outcome.body['report']['id']}"
