@@ -36,8 +36,9 @@ def parse_coordinates(text: str) -> LonLat | None:
     LonLat(lon=107.596, lat=16.4655)
     >>> parse_coordinates("107.5960 16.4655")
     LonLat(lon=107.596, lat=16.4655)
-    >>> parse_coordinates('16°27\\'56"N 107°35\\'46"E')
-    LonLat(lon=107.59611111111111, lat=16.465555555555557)
+    >>> point = parse_coordinates('16°27\\'56"N 107°35\\'46"E')
+    >>> round(point.lon, 6), round(point.lat, 6)
+    (107.596111, 16.465556)
 
     Raises :class:`InvalidInput` (field ``q``) for a pair that is out of range.
     """
