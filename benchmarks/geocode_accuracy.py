@@ -1,5 +1,10 @@
 """Forward geocoding accuracy (top-1, top-3) on the labelled evaluation set, and its speed.
 
+Also (issue 13) the 40 administrative-centre addresses of the 2025 wards (top-1: the right
+current ward, at commune precision) and one street-only address per street of TTH.json (top-1:
+a district the street list allows; ``given_commune``: the share answered with a commune or
+finer, target 0), from ``tests/geocode_extra_sets.py``.
+
 Builds a throw-away database on the project's cluster (``gis-service db url``), migrates it,
 loads Huế's boundary manifests, builds the in-memory index, runs every case of
 ``tests/geocode_eval.py`` through :func:`gis_service.geocode.geocode`, and drops the database.
@@ -26,7 +31,15 @@ from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.db.scratch import scratch_database
 from gis_service.geocode import GeocodeIndex, GeocodeResult, build_index, geocode
+from gis_service.geocode.streets import load_streets
 from tests.geocode_eval import SEED, EvalCase, Scores, build_cases, evaluate
+from tests.geocode_extra_sets import (
+    SetScores,
+    centre_cases,
+    score_centres,
+    score_streets,
+    street_cases,
+)
 
 
 def load_index(settings: Settings, url: str) -> tuple[GeocodeIndex, float, list[str]]:
@@ -38,7 +51,7 @@ def load_index(settings: Settings, url: str) -> tuple[GeocodeIndex, float, list[
             loaded = [result.code for result in load_manifest(conn, settings)]
         with engine.connect() as conn:
             started = time.perf_counter()
-            index = build_index(conn)
+            index = build_index(conn, streets=load_streets(settings.data_root))
             build_ms = (time.perf_counter() - started) * 1000
     finally:
         engine.dispose()
@@ -75,6 +88,17 @@ def report(scores: Scores, timings: list[float], misses: int) -> None:
               f"(want {case.generation}/{case.code})")
 
 
+def extra_sets(index: GeocodeIndex, settings: Settings, seed: int) -> dict[str, SetScores]:
+    """The administrative-centre and street-only sets, scored."""
+    def run(query: str) -> list[GeocodeResult]:
+        return geocode(index, query)
+
+    return {
+        "admin_centres": score_centres(centre_cases(settings.data_root), run),
+        "street_only": score_streets(street_cases(index.streets, seed=seed), run),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", type=int, default=30, help="misses to print")
@@ -91,10 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     geocode(index, "warm-up: Phường Vỹ Dạ, Thành phố Huế")
     scores, timings = timed_run(index, cases)
     report(scores, timings, args.misses)
+    extra = extra_sets(index, settings, args.seed)
+    for name, found in extra.items():
+        print(f"{name:28} {found.cases:>6} {found.top1:>7.3f}  given a commune: "
+              f"{found.given_commune:.3f}")
+        for query, got in found.misses[:args.misses]:
+            print(f"MISS {name:24} {query!r} -> {got}")
     summary = {
         "benchmark": "geocode_accuracy", "generations": loaded, "current": index.current,
         "seed": args.seed, "index_build_ms": round(build_ms, 1), **scores.to_dict(),
         "misses": len(scores.misses),
+        **{name: found.to_dict() for name, found in extra.items()},
         "per_query_us": {"mean": round(statistics.fmean(timings), 1),
                          "p50": round(percentile(timings, 0.5), 1),
                          "p95": round(percentile(timings, 0.95), 1),

@@ -65,7 +65,7 @@ from gis_service.analysis import (
 from gis_service.batch import BatchOutcome, run_batch
 from gis_service.coords import LonLat, lonlat
 from gis_service.geocode import GeocodeResult, IndexCache
-from gis_service.geocode import geocode as _geocode_with
+from gis_service.geocode.point_text import geocode_text
 from gis_service.maps import (
     CoverageFilters,
     HotspotFilters,
@@ -113,9 +113,11 @@ def reverse(conn: Connection, *, lon: float, lat: float, generation: str | None 
                          tolerance_m=tolerance_m)
 
 
-def geocode(conn: Connection, q: str, *, limit: int = 5) -> list[GeocodeResult]:
-    """Ranked candidate places for an address as people write it."""
-    return _geocode_with(_INDEX.get(conn), q, limit=limit)
+def geocode(conn: Connection, q: str, *, limit: int = 5,
+            tolerance_m: float = DEFAULT_TOLERANCE_M) -> list[GeocodeResult]:
+    """Ranked candidate places for an address as people write it (typed coordinates included:
+    one result of precision ``point``)."""
+    return geocode_text(conn, _INDEX.get(conn), q, limit=limit, tolerance_m=tolerance_m)
 
 
 def batch(conn: Connection, body: Mapping[str, object], *,

@@ -19,6 +19,10 @@ class GisError(Exception):
         self.detail = detail
         self.field = field
 
+    def members(self) -> dict[str, object]:
+        """Extra members of the problem document (none unless a subclass says)."""
+        return {}
+
 
 class InvalidInput(GisError):
     status = 400
@@ -84,3 +88,19 @@ class TooManyRequests(GisError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail, field="api_key")
         self.retry_after_s = retry_after_s
+
+
+class LocationTooVague(Unprocessable):
+    """The address places the report no better than a district (or an uncertain ward): the
+    caller should ask for a pin. ``candidates`` are the geocoder's places, as JSON."""
+
+    code = "location_too_vague"
+    title = "Location too vague"
+
+    def __init__(self, detail: str, *, field: str | None = None,
+                 candidates: list[dict[str, object]] | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.candidates = candidates or []
+
+    def members(self) -> dict[str, object]:
+        return {"candidates": self.candidates}

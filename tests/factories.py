@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -171,35 +172,41 @@ def add_report(
 ) -> int:
     """Insert one report with every NOT NULL column filled (h3 cells 0); return its id.
 
+    A ``needs_location`` report is inserted unplaced (see :data:`UNPLACED`).
+
     Defaults: the factory's drawn place and committee, a factory category, created now and
     due 10 days later.
     """
     place = place or report_place(conn)
     created_at = created_at or dt.datetime.now(dt.UTC)
-    return int(
-        conn.execute(
-            insert(report)
-            .values(
-                public_id=public_id or f"T-{uuid.uuid4().hex[:12]}",
-                category=category_code or add_category(conn),
-                channel="app",
-                geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
-                location_source="gps",
-                **{f"h3_r{res}": 0 for res in H3_RESOLUTIONS},
-                snap_generation_id=place.generation_id,
-                commune_id=place.commune_id,
-                province_id=place.province_id,
-                current_generation_id=place.generation_id,
-                current_commune_id=place.commune_id,
-                current_province_id=place.province_id,
-                snap_match="inside",
-                snap_distance_m=0.0,
-                status=status,
-                agency_id=agency_id or place.agency_id,
-                created_at=created_at,
-                due_at=due_at or created_at + dt.timedelta(days=10),
-                duplicate_of=duplicate_of,
-            )
-            .returning(report.c.id)
-        ).scalar_one()
-    )
+    values: dict[str, Any] = {
+        "public_id": public_id or f"T-{uuid.uuid4().hex[:12]}",
+        "category": category_code or add_category(conn),
+        "channel": "app",
+        "geom": func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+        "location_source": "gps",
+        **{f"h3_r{res}": 0 for res in H3_RESOLUTIONS},
+        "snap_generation_id": place.generation_id,
+        "commune_id": place.commune_id,
+        "province_id": place.province_id,
+        "current_generation_id": place.generation_id,
+        "current_commune_id": place.commune_id,
+        "current_province_id": place.province_id,
+        "snap_match": "inside",
+        "snap_distance_m": 0.0,
+        "status": status,
+        "agency_id": agency_id or place.agency_id,
+        "created_at": created_at,
+        "due_at": due_at or created_at + dt.timedelta(days=10),
+        "duplicate_of": duplicate_of,
+    }
+    values.update(UNPLACED if status == "needs_location" else {})
+    return int(conn.execute(insert(report).values(**values).returning(report.c.id)).scalar_one())
+
+
+#: What a report held for a location (needs_location) lacks: its point, cells, units, deadline.
+UNPLACED: dict[str, None] = {
+    column: None for column in (
+        "geom", *(f"h3_r{res}" for res in H3_RESOLUTIONS), "commune_id", "province_id",
+        "current_commune_id", "current_province_id", "snap_match", "snap_distance_m", "due_at")
+}

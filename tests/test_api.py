@@ -154,7 +154,7 @@ def test_forward_geocode(client: FlaskClient) -> None:
     assert top["current"]["commune"]["code"] == "19789"  # Vĩnh Ninh is in Thuận Hóa since 2025
     assert 0 < top["confidence"] <= 1 and math.isfinite(top["lat"])
     nothing = client.get("/v1/geocode", query_string={"q": "qwertyuiop asdfgh"})
-    assert nothing.status_code == 200 and nothing.get_json() == {"results": []}
+    assert nothing.status_code == 200 and nothing.get_json() == {"results": [], "ambiguous": False}
     structured = client.get("/v1/geocode", query_string={"commune": "Vỹ Dạ", "province": "Huế"})
     assert structured.get_json()["results"][0]["unit"]["code"] == "19777"
 

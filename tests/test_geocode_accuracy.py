@@ -20,8 +20,10 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import unit_crosswalk
 from gis_service.geocode import GeocodeIndex, build_index, geocode
 from gis_service.geocode.forward import GeocodeResult
+from gis_service.geocode.streets import load_streets
 from tests.conftest import require_data
 from tests.geocode_eval import build_cases, evaluate
+from tests.geocode_extra_sets import centre_cases, score_centres, score_streets, street_cases
 
 pytestmark = pytest.mark.realdata
 
@@ -42,7 +44,7 @@ def hue_index(settings: Settings, request: pytest.FixtureRequest) -> GeocodeInde
         try:
             if not conn.execute(select(func.count()).select_from(unit_crosswalk)).scalar_one():
                 build_crosswalk(conn, "2019", "2025")
-            index: GeocodeIndex = build_index(conn)
+            index: GeocodeIndex = build_index(conn, streets=load_streets(settings.data_root))
         finally:
             transaction.rollback()
     return index
@@ -90,6 +92,7 @@ def test_two_communes_of_one_name_in_different_districts(hue_index: GeocodeIndex
     results = geocode(hue_index, "Xã Hương Phong")
     assert set(_codes(results[:2])) == {("2019", "20002"), ("2019", "20080")}
     assert results[0].confidence == results[1].confidence < 0.5
+    assert results[0].ambiguous and results[1].ambiguous
     assert {r.units["district"].name for r in results[:2]} == {"Thị xã Hương Trà",
                                                                 "Huyện A Lưới"}
     top = geocode(hue_index, "Xã Hương Phong, Huyện A Lưới")[0]
@@ -99,7 +102,8 @@ def test_two_communes_of_one_name_in_different_districts(hue_index: GeocodeIndex
 def test_one_name_in_both_generations_with_different_territory(hue_index: GeocodeIndex) -> None:
     results = geocode(hue_index, "Phú Xuân")
     assert _codes(results[:2]) == [("2025", "19753"), ("2019", "19918")]
-    assert results[0].confidence == results[1].confidence
+    # The exact current name ranks first and is not tied with the older commune (issue 13).
+    assert results[0].confidence > 2 * results[1].confidence
     assert results[1].current["commune"].name != results[0].unit.name
     assert _codes(geocode(hue_index, "Xã Phú Xuân, Huyện Phú Vang")[:1]) == [("2019", "19918")]
 
@@ -125,3 +129,22 @@ def test_legacy_district_names_are_understood(hue_index: GeocodeIndex) -> None:
     # Xã Hương Vinh of Hương Trà in 2019; a phường of Quận Phú Xuân from 2021.
     assert (top.generation, top.unit.code, top.unit.name) == ("2019", "20014", "Xã Hương Vinh")
     assert top.matched_parts["district"] == "Quận Phú Xuân"
+
+
+def test_the_administrative_centres_of_the_2025_wards(hue_index: GeocodeIndex,
+                                                      settings: Settings) -> None:
+    cases = centre_cases(settings.data_root)
+    assert len(cases) == 40 and len({c.code for c in cases}) == 40
+    scores = score_centres(cases, lambda q: geocode(hue_index, q))
+    # Measured 2026-12-07: 40 of 40, every one at commune precision.
+    assert scores.top1 == 1.0, scores.misses
+
+
+def test_street_only_addresses_give_their_district_and_never_a_commune(
+        hue_index: GeocodeIndex) -> None:
+    cases = street_cases(hue_index.streets)
+    assert len(cases) >= 560
+    scores = score_streets(cases, lambda q: geocode(hue_index, q))
+    assert scores.given_commune == 0.0, scores.misses[:20]
+    # Measured 2026-12-07: 587 of 587 give a district the street list allows.
+    assert scores.top1 >= 0.98, scores.misses[:20]

@@ -198,6 +198,7 @@ def crawl_reports(crawl: Crawl, dataset: Dataset, *, every: int = 1,
 
 def crawl_analyses(crawl: Crawl, **emerging: Any) -> None:
     crawl.get("/healthz", "/healthz")
+    crawl.get("/livez", "/livez")
     for output in ("geojson", "csv"):
         crawl.get("/v1/hotspots", "/v1/hotspots", res=8, format=output)
         crawl.get("/v1/coverage", "/v1/coverage", format=output)

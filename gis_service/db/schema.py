@@ -187,13 +187,21 @@ boundary_load = Table(
 
 # -- field reports (issue 4) ---------------------------------------------------------------
 REPORT_STATUSES = (
+    # Held, unplaced: the address was too vague to route (migration 0007); IOC places it.
+    "needs_location",
     "received", "accepted", "rejected", "assigned", "in_progress", "resolved", "closed",
     "reopened", "duplicate",
 )
 CHANNELS = ("app", "web", "hotline")
 LOCATION_SOURCES = ("gps", "geocoded", "manual")
-AGENCY_KINDS = ("commune_committee", "district_committee", "city_committee", "department", "utility")
+AGENCY_KINDS = ("commune_committee", "district_committee", "city_committee", "department", "utility",
+                "operations_centre")
 H3_RESOLUTIONS = (6, 7, 8, 9, 10)
+# What a report with a point must have (a held one has none of it).
+_PLACED_COLUMNS = (*(f"h3_r{res}" for res in H3_RESOLUTIONS), "commune_id", "province_id",
+                   "current_commune_id", "current_province_id", "snap_match", "snap_distance_m",
+                   "due_at")
+PLACED_SQL = "geom IS NULL OR (" + " AND ".join(f"{c} IS NOT NULL" for c in _PLACED_COLUMNS) + ")"
 
 category = Table(
     "category",
@@ -262,24 +270,25 @@ report = Table(
     Column("category", Text, ForeignKey("category.code"), nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("channel", Text, nullable=False),
-    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    # NULL (with the units, cells, snap and deadline) only while needs_location (0007).
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False)),
     Column("location_source", Text, nullable=False),
     Column("geocode_precision", Text),
     Column("geocode_confidence", Float),
     Column("address", Text),
-    *(Column(f"h3_r{res}", BigInteger, nullable=False) for res in H3_RESOLUTIONS),
+    *(Column(f"h3_r{res}", BigInteger) for res in H3_RESOLUTIONS),
     # Units in the generation valid when the report was made ...
     Column("snap_generation_id", SmallInteger, ForeignKey("generation.id"), nullable=False),
-    Column("commune_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("commune_id", Integer, ForeignKey("admin_unit.id")),
     Column("district_id", Integer, ForeignKey("admin_unit.id")),
-    Column("province_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("province_id", Integer, ForeignKey("admin_unit.id")),
     # ... and in the current generation.
     Column("current_generation_id", SmallInteger, ForeignKey("generation.id"), nullable=False),
-    Column("current_commune_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
+    Column("current_commune_id", Integer, ForeignKey("admin_unit.id")),
     Column("current_district_id", Integer, ForeignKey("admin_unit.id")),
-    Column("current_province_id", Integer, ForeignKey("admin_unit.id"), nullable=False),
-    Column("snap_match", Text, nullable=False),
-    Column("snap_distance_m", Float, nullable=False),
+    Column("current_province_id", Integer, ForeignKey("admin_unit.id")),
+    Column("snap_match", Text),
+    Column("snap_distance_m", Float),
     # Within 50 m of another commune: staff should confirm the ward.
     Column("near_boundary", Boolean, nullable=False, server_default="false"),
     Column("neighbour_commune_id", Integer, ForeignKey("admin_unit.id")),
@@ -289,7 +298,7 @@ report = Table(
     # NULL when no rule matched and the commune's People's Committee took it by default.
     Column("routing_rule_id", Integer, ForeignKey("jurisdiction_rule.id", ondelete="SET NULL")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True)),
     Column("first_response_at", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
@@ -308,7 +317,13 @@ report = Table(
     Column("reporter_token_hash", Text),
     Column("reporter_device_hash", Text),
     CheckConstraint("char_length(public_description) <= 4000", name="public_description_length"),
+    # The point is not in the ward the address names (nor its predecessors): kept, flagged.
+    Column("location_conflict", Boolean, nullable=False, server_default="false"),
     CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
+    CheckConstraint("status <> 'needs_location' OR geom IS NULL", name="held_unplaced"),
+    CheckConstraint("geom IS NOT NULL OR status IN ('needs_location', 'rejected', 'duplicate')",
+                    name="unplaced_held"),
+    CheckConstraint(PLACED_SQL, name="placed_complete"),
     CheckConstraint(_in("channel", CHANNELS), name="channel"),
     CheckConstraint(_in("location_source", LOCATION_SOURCES), name="location_source"),
     CheckConstraint("char_length(description) <= 4000", name="description_length"),
@@ -361,7 +376,7 @@ report_event = Table(
     Column("team", Text),
     CheckConstraint(
         "kind IN ('created', 'routed', 'status', 'escalated', 'rating', 'duplicate', 'note', "
-        "'public_text')",
+        "'public_text', 'placed')",
         name="kind",
     ),
     Index("ix_report_event_report_id_at", "report_id", "at"),

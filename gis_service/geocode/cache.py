@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis_service.db.schema import admin_unit, boundary_load, generation, unit_crosswalk
 from gis_service.geocode.index import GeocodeIndex, build_index
+from gis_service.geocode.streets import StreetList
 
 Version = tuple[Any, ...]
 
@@ -45,8 +46,10 @@ class IndexCache:
     """
 
     def __init__(self, *, recheck_seconds: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 streets: StreetList | None = None) -> None:
         self._recheck = recheck_seconds
+        self._streets = streets
         self._clock = clock
         self._lock = threading.Lock()
         self._index: GeocodeIndex | None = None
@@ -64,7 +67,7 @@ class IndexCache:
     def _refresh(self, conn: Connection) -> GeocodeIndex:
         version = boundaries_version(conn)
         if self._index is None or version != self._version:
-            self._index = build_index(conn)
+            self._index = build_index(conn, streets=self._streets)
             self._version = version
         self._checked = self._clock()
         return self._index

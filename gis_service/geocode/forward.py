@@ -9,7 +9,6 @@ and in the current one, and the words that matched.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from gis_service.errors import InvalidInput
 from gis_service.geocode.index import GeocodeIndex
@@ -22,7 +21,9 @@ from gis_service.geocode.normalise import (
     tokenize,
 )
 from gis_service.geocode.parse import LEVEL_RANK, Reading, find_names, read_address
-from gis_service.geocode.units import Unit
+from gis_service.geocode.results import GeocodeResult, UnitRef, chain_of, current_units
+from gis_service.geocode.street_places import with_streets
+from gis_service.geocode.streets import find_streets
 
 #: Results beyond this many are never returned.
 MAX_LIMIT = 50
@@ -33,70 +34,10 @@ RIVALRY = 4.0
 ALONE = 0.9
 # Results less confident than this are noise (a typo match on a word of the street).
 MIN_CONFIDENCE = 0.05
+# Scores closer than this are a tie: both places are returned as ambiguous.
+TIE = 1e-6
 _STREET_TRIM = " \t\r\n,;.-–—|/"
 _FIELDS = ("commune", "district", "province")
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRef:
-    """A unit as results show it."""
-
-    id: int
-    generation: str
-    level: str
-    code: str
-    name: str
-    unit_type: str
-    approximate: bool
-
-    @classmethod
-    def of(cls, unit: Unit) -> UnitRef:
-        return cls(unit.id, unit.generation, unit.level, unit.code, unit.full_name,
-                   unit.unit_type, unit.approximate)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "type": self.unit_type,
-                "level": self.level, "generation": self.generation,
-                "approximate": self.approximate}
-
-
-@dataclass(frozen=True)
-class GeocodeResult:
-    """One candidate place for an address.
-
-    ``lat``/``lon``: the unit's label point (inside it, approximate as a location).
-    ``units``: the matched unit and its ancestors in ``generation``, keyed by level;
-    ``current``: the same place in the current generation (an older commune's successor:
-    the current unit holding most of its area); ``predecessors``: for a current commune, the
-    older communes whose successor it is. ``matched`` is the input text that named the units
-    (NFC), ``matched_parts`` the same per level; ``street`` is what came before, as typed.
-    """
-
-    lat: float
-    lon: float
-    precision: str
-    confidence: float
-    generation: str
-    unit: UnitRef
-    units: dict[str, UnitRef]
-    current: dict[str, UnitRef]
-    predecessors: tuple[UnitRef, ...]
-    matched: str
-    matched_parts: dict[str, str]
-    street: str | None
-    score: float = field(repr=False, default=0.0)
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form the HTTP API returns."""
-        return {
-            "lat": self.lat, "lon": self.lon, "precision": self.precision,
-            "confidence": self.confidence, "generation": self.generation,
-            "unit": self.unit.to_dict(),
-            "units": {level: ref.to_dict() for level, ref in self.units.items()},
-            "current": {level: ref.to_dict() for level, ref in self.current.items()},
-            "predecessors": [ref.to_dict() for ref in self.predecessors],
-            "matched": self.matched, "matched_parts": self.matched_parts, "street": self.street,
-        }
 
 
 def _check_text(value: object, name: str) -> str:
@@ -126,8 +67,10 @@ def geocode(index: GeocodeIndex, q: str, *, limit: int = 5) -> list[GeocodeResul
     if not text.strip():
         raise InvalidInput("q must not be empty", field="q")
     tokens = tokenize(text)
-    readings = _readings(index, tokens)
-    return _results(index, text, tokens, readings, limit=limit, street_allowed=True)
+    spans = find_streets(index.streets, tokens)
+    readings = _readings(index, tokens, [(s.start, s.end) for s in spans if s.led])
+    results = _results(index, text, tokens, readings, limit=limit, street_allowed=True)
+    return with_streets(index, text, tokens, spans, results, limit=limit)
 
 
 def geocode_structured(
@@ -162,12 +105,15 @@ def geocode_structured(
     return _results(index, text, tokens, readings, limit=limit, street_allowed=False)
 
 
-def _readings(index: GeocodeIndex, tokens: list[Token]) -> list[Reading]:
+def _readings(index: GeocodeIndex, tokens: list[Token],
+              streets: list[tuple[int, int]]) -> list[Reading]:
     """Exact names first; the typo-tolerant pass unless they explain the whole address."""
-    exact = read_address(index, tokens, find_names(index, tokens, fuzzy=False))
+    exact = read_address(index, tokens, find_names(index, tokens, fuzzy=False),
+                         street_spans=streets)
     if exact and _complete(exact[0], tokens):
         return exact
-    return read_address(index, tokens, find_names(index, tokens, fuzzy=True))
+    return read_address(index, tokens, find_names(index, tokens, fuzzy=True),
+                        street_spans=streets)
 
 
 def _complete(reading: Reading, tokens: list[Token]) -> bool:
@@ -187,19 +133,54 @@ def _results(index: GeocodeIndex, text: str, tokens: list[Token], readings: list
         best_of_place.setdefault(place, reading.score)
     results = []
     for i, reading in enumerate(chosen):
-        # Rivals are readings of other places; a weaker reading of the same place (the
-        # 2019 ward behind a 2025 one) is discounted by how much weaker it is.
-        rivals = sum(
-            math.exp(-RIVALRY * (reading.score - other.score))
-            for j, other in enumerate(chosen) if places[j] != places[i]
-        )
+        rivals = [other for j, other in enumerate(chosen)
+                  if places[j] != places[i] and _rivals(index, reading, other)]
+        # A weaker reading of the same place (the 2019 ward behind a 2025 one) is discounted
+        # by how much weaker it is.
         weaker = math.exp(-RIVALRY * (best_of_place[places[i]] - reading.score))
         alone = ALONE if len(reading.components) == 1 else 1.0
-        confidence = round(reading.quality * alone * weaker / (1.0 + rivals), 3)
+        rivalry = sum(math.exp(-RIVALRY * (reading.score - other.score)) for other in rivals)
+        confidence = round(reading.quality * alone * weaker / (1.0 + rivalry), 3)
         if confidence >= MIN_CONFIDENCE:
+            tied = any(_tied(index, reading, other) for other in rivals)
             results.append(_result(index, text, tokens, reading, confidence,
-                                   street_allowed=street_allowed))
+                                   street_allowed=street_allowed, ambiguous=tied))
     return results[:limit]
+
+
+def exact_current(index: GeocodeIndex, reading: Reading) -> bool:
+    """The reading's finest unit is a current unit, named exactly (its own name or a spelling
+    variant, diacritics agreeing where typed, old or new tone placement alike)."""
+    finest = reading.finest
+    return finest.exact and finest.target > 0 and (
+        index.units[finest.target].generation == index.current)
+
+
+def _evidence(index: GeocodeIndex, reading: Reading) -> int:
+    """2: an exact current name; 1: an exact name of an older unit; 0: anything less."""
+    if exact_current(index, reading):
+        return 2
+    return 1 if reading.finest.exact else 0
+
+
+def _rivals(index: GeocodeIndex, reading: Reading, other: Reading) -> bool:
+    """Whether ``other`` (another place) competes with ``reading`` for the address.
+
+    A reading is not in competition with one of weaker evidence that scores no better: the
+    exact current "Phường Thuận Hóa" is the 2025 ward, not the 2019 Phường Thuận Hòa it
+    resembles (nor, typed "Thuan Hoa", the older one it folds to), and an exact older name
+    is not rivalled by a misspelt or differently-accented one. Weaker readings are still
+    returned below, with the confidence their rivalry leaves them.
+    """
+    if _evidence(index, other) >= _evidence(index, reading):
+        return True
+    return other.score > reading.score + TIE
+
+
+def _tied(index: GeocodeIndex, reading: Reading, other: Reading) -> bool:
+    """Equally good both ways: neither reading outranks the other."""
+    return (abs(other.score - reading.score) < TIE and _rivals(index, reading, other)
+            and _rivals(index, other, reading))
 
 
 def _distinct(index: GeocodeIndex, readings: list[Reading]) -> list[Reading]:
@@ -236,21 +217,6 @@ def _place(index: GeocodeIndex, unit_id: int) -> int:
     return current if current is not None else unit_id
 
 
-def _chain(index: GeocodeIndex, unit_id: int) -> dict[str, UnitRef]:
-    ids = (unit_id, *index.ancestors(unit_id))
-    return {index.units[i].level: UnitRef.of(index.units[i]) for i in reversed(ids)}
-
-
-def _current_units(index: GeocodeIndex, unit: Unit) -> dict[str, UnitRef]:
-    current = index.current_of(unit.id)
-    if current is not None:
-        return _chain(index, current)
-    province = next((i for i in index.ancestors(unit.id)
-                     if index.units[i].level == "province"), None)
-    current_province = index.current_of(province) if province is not None else None
-    return _chain(index, current_province) if current_province is not None else {}
-
-
 def _span(text: str, tokens: list[Token], first: int, end: int) -> str:
     return text[tokens[first].start:tokens[end - 1].end]
 
@@ -261,7 +227,7 @@ def _street(text: str, tokens: list[Token], first: int) -> str | None:
 
 
 def _result(index: GeocodeIndex, text: str, tokens: list[Token], reading: Reading,
-            confidence: float, *, street_allowed: bool) -> GeocodeResult:
+            confidence: float, *, street_allowed: bool, ambiguous: bool) -> GeocodeResult:
     unit = index.units[reading.finest.target]
     first, last = reading.components[0], reading.components[-1]
     is_current = unit.generation == index.current
@@ -273,11 +239,12 @@ def _result(index: GeocodeIndex, text: str, tokens: list[Token], reading: Readin
         confidence=confidence,
         generation=unit.generation,
         unit=UnitRef.of(unit),
-        units=_chain(index, unit.id),
-        current=_current_units(index, unit),
+        units=chain_of(index, unit.id),
+        current=current_units(index, unit),
         predecessors=tuple(UnitRef.of(index.units[i]) for i in predecessors),
         matched=_span(text, tokens, first.first, last.end),
         matched_parts={c.level: _span(text, tokens, c.first, c.end) for c in reading.components},
         street=_street(text, tokens, first.first) if street_allowed else None,
         score=round(reading.score, 4),
+        ambiguous=ambiguous,
     )

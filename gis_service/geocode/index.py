@@ -19,6 +19,8 @@ from gis_service.errors import NotFound
 from gis_service.geocode import names
 from gis_service.geocode.lexicon import Lexicon, NameEntry
 from gis_service.geocode.names import Area
+from gis_service.geocode.normalise import fold_key, strip_type
+from gis_service.geocode.streets import StreetList
 from gis_service.geocode.units import (
     GenerationInfo,
     Overlap,
@@ -49,6 +51,9 @@ class GeocodeIndex:
     current: str
     successor: dict[int, int] = field(default_factory=dict)
     predecessors: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    #: The province's street names, and the older-generation districts each one implies.
+    streets: StreetList = field(default_factory=StreetList)
+    street_districts: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _ancestors: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _province_code: dict[int, str | None] = field(default_factory=dict, repr=False)
     _current_provinces: dict[str, int] = field(default_factory=dict, repr=False)
@@ -179,9 +184,29 @@ def _gazetteer_provinces(units: list[Unit]) -> list[str]:
     return known
 
 
+def _street_districts(units: list[Unit], current: str, streets: StreetList
+                      ) -> dict[str, tuple[int, ...]]:
+    """Street key -> the older generations' districts of the names the street list gives.
+
+    Matched by name alone: the list's types are older than 2019 (its "Huyện Hương Trà" has
+    been Thị xã Hương Trà since 2011).
+    """
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for unit in units:
+        if unit.level == "district" and unit.generation != current:
+            by_name[fold_key(strip_type(unit.name, unit.unit_type))].append(unit.id)
+    found = {}
+    for key, street in streets.by_key.items():
+        ids = [i for _, name in street.districts for i in by_name.get(fold_key(name), ())]
+        if ids:
+            found[key] = tuple(ids)
+    return found
+
+
 def index_from_rows(units: list[Unit], generations: list[GenerationInfo],
                     overlaps: Iterable[Overlap], *, current: str | None = None,
-                    use_gazetteer: bool = True) -> GeocodeIndex:
+                    use_gazetteer: bool = True, streets: StreetList | None = None
+                    ) -> GeocodeIndex:
     """Build the index from rows already read (the database-free half of :func:`build_index`)."""
     current = current or choose_current(generations) or ""
     by_id = {unit.id: unit for unit in units}
@@ -201,6 +226,8 @@ def index_from_rows(units: list[Unit], generations: list[GenerationInfo],
         current=current,
         successor=successor,
         predecessors=predecessors,
+        streets=streets or StreetList(),
+        street_districts=_street_districts(units, current, streets or StreetList()),
         _ancestors=chains,
         _province_code=_province_codes(by_id, chains),
         _current_provinces={u.code: u.id for u in units
@@ -214,13 +241,15 @@ def build_index(
     generations: Sequence[str] | None = None,
     current: str | None = None,
     use_gazetteer: bool = True,
+    streets: StreetList | None = None,
 ) -> GeocodeIndex:
     """Read the units of the published generations (or those named) and the crosswalk between
     them, and index their names.
 
     ``current`` overrides which generation results are translated into (default: the active
     one, else the newest). ``use_gazetteer=False`` indexes the database's own names only
-    (tests of the matching rules with made-up units).
+    (tests of the matching rules with made-up units). ``streets`` (see ``streets.load_streets``)
+    lets the street part of an address be recognised.
 
     >>> with engine.connect() as conn:  # doctest: +SKIP
     ...     index = build_index(conn)
@@ -231,4 +260,4 @@ def build_index(
     order = {info.id: rank for rank, info in enumerate(infos)}
     units = read_units(conn, list(order))
     return index_from_rows(units, infos, read_overlaps(conn, order), current=current,
-                           use_gazetteer=use_gazetteer)
+                           use_gazetteer=use_gazetteer, streets=streets)

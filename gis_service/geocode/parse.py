@@ -14,6 +14,7 @@ only part of a longer name in the text ("Huế" inside "Thừa Thiên Huế") co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -71,6 +72,9 @@ class Component:
     quality: float
     bonus: float
     match: NameMatch
+    #: The words spell the unit's own name (or a spelling variant) exactly, diacritics as typed
+    #: agreeing: no typo, no legacy name, no mark that differs ("Thuận Hòa" for Thuận Hóa).
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +175,17 @@ def to_component(index: GeocodeIndex, tokens: list[Token], match: NameMatch) -> 
     level = index.level_of(match.entry.target)
     prefix, first = (None, match.start) if match.entry.typed else prefix_before(tokens, match.start)
     factor, bonus = _prefix_evidence(prefix, level, match.entry)
-    quality = _name_quality(match) * _accent_factor(tokens, match) * factor
+    accent = _accent_factor(tokens, match)
+    quality = _name_quality(match) * accent * factor
+    exact = match.edits == 0 and match.entry.kind != "legacy" and accent == 1.0
     return Component(match.entry.target, level, first, match.start, match.end, quality, bonus,
-                     match)
+                     match, exact)
+
+
+def _inside_street(comp: Component, spans: Sequence[tuple[int, int]]) -> bool:
+    if comp.first != comp.start or comp.match.entry.typed:
+        return False  # "Phường Kim Long": the prefix says it is the ward
+    return any(start < comp.end and comp.start < end for start, end in spans)
 
 
 def best_components(components: list[Component]) -> list[Component]:
@@ -293,13 +305,17 @@ def read_address(
     *,
     street_allowed: bool = True,
     levels_by_segment: dict[int, str] | None = None,
+    street_spans: Sequence[tuple[int, int]] = (),
 ) -> list[Reading]:
     """The best reading that starts with each component (its finest unit), best first.
 
     ``levels_by_segment`` restricts each segment to one level (structured queries, where the
-    caller said which text is the commune, the district and the province).
+    caller said which text is the commune, the district and the province). ``street_spans``
+    (token ranges ``start:end``) are streets: a name without a prefix inside one is the
+    street's name, not a unit ("12 Kim Long" is a house on Kim Long street).
     """
     components = best_components([to_component(index, tokens, m) for m in matches])
+    components = [c for c in components if not _inside_street(c, street_spans)]
     if levels_by_segment is not None:
         components = [c for c in components
                       if levels_by_segment.get(tokens[c.start].segment) == c.level]

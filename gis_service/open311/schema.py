@@ -56,14 +56,17 @@ SERVICE_REQUEST = _object({
     "service_notice": _text("the category's deadline in words"),
     "requested_datetime": {**W3_DATETIME, "description": "when it was reported"},
     "updated_datetime": {**W3_DATETIME, "description": "its last change"},
-    "expected_datetime": {**W3_DATETIME, "description": "its deadline (due_at)"},
+    "expected_datetime": {**W3_DATETIME, "nullable": True,
+                          "description": "its deadline (due_at); null while it is held for "
+                                         "a location (no ward has it yet)"},
     "address": _text("the address given, else ward, district, province"),
     "address_id": _text("the ward's code (current boundary generation)", nullable=True),
     "zipcode": _text("always null: postcodes are not in our data", nullable=True),
-    "lat": {"type": "number", "minimum": -90, "maximum": 90,
-            "description": "WGS84 latitude, rounded to about 10 m"},
-    "long": {"type": "number", "minimum": -180, "maximum": 180,
-             "description": "WGS84 longitude, rounded to about 10 m"},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90, "nullable": True,
+            "description": "WGS84 latitude, rounded to about 10 m; null while the report is "
+                           "held for a location"},
+    "long": {"type": "number", "minimum": -180, "maximum": 180, "nullable": True,
+             "description": "WGS84 longitude, rounded to about 10 m; null while held"},
     "media_url": _text("the first media URL", nullable=True),
 })
 

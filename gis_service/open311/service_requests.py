@@ -64,6 +64,7 @@ OPEN311_STATUS: dict[str, str] = {
 }
 
 _NOTES = {
+    "needs_location": "Received; the operations centre is finding where it is.",
     "received": "Received; waiting to be checked by the operations centre.",
     "accepted": "Accepted as a valid report; waiting to be assigned.",
     "assigned": "Assigned to {agency}.",
@@ -90,12 +91,12 @@ class ServiceRequest:
     service_notice: str
     requested_datetime: dt.datetime
     updated_datetime: dt.datetime
-    expected_datetime: dt.datetime
+    expected_datetime: dt.datetime | None
     address: str
     address_id: str | None
     zipcode: str | None
-    lat: float
-    long: float
+    lat: float | None
+    long: float | None
     media_url: str | None
 
 
@@ -156,8 +157,9 @@ def to_service_request(record: queries.ReportRecord, category: Category,
         address=address_of(record),
         address_id=commune.code if commune else None,
         zipcode=None,
-        lat=round(record.lat, PUBLIC_DECIMALS),
-        long=round(record.lon, PUBLIC_DECIMALS),
+        # None while the report is held for a location: no point is stated before it is known.
+        lat=None if record.lat is None else round(record.lat, PUBLIC_DECIMALS),
+        long=None if record.lon is None else round(record.lon, PUBLIC_DECIMALS),
         media_url=record.media_urls[0] if record.media_urls else None,
     )
 

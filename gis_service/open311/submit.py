@@ -23,6 +23,7 @@ from gis_service.open311.services import find_category, service_notice
 from gis_service.ratelimit import count_request
 from gis_service.reports.categories import Category
 from gis_service.reports.idempotency import request_fingerprint
+from gis_service.reports.intake import DEFAULT_MIN_CONFIDENCE
 from gis_service.reports.reporter_credentials import bind_device
 from gis_service.reports.submission import Submission, submit_once
 
@@ -46,9 +47,16 @@ def fingerprint(params: Mapping[str, str]) -> str:
     return request_fingerprint({"open311": {k: v for k, v in params.items() if k != "api_key"}})
 
 
+# Open311 answers a POST with a notice only: where the point and address disagree, it says so.
+CONFLICT_NOTICE = (" The point is not in the ward the address names: the point was kept and "
+                   "staff will check it.")
+
+
 def _created(conn: Connection, report_id: int, category: Category) -> dict[str, Any]:
-    public_id = conn.execute(select(report.c.public_id).where(report.c.id == report_id)).scalar_one()
-    return {"service_request_id": public_id, "service_notice": service_notice(category)}
+    public_id, conflict = conn.execute(select(report.c.public_id, report.c.location_conflict)
+                                       .where(report.c.id == report_id)).one()
+    notice = service_notice(category) + (CONFLICT_NOTICE if conflict else "")
+    return {"service_request_id": public_id, "service_notice": notice}
 
 
 def remember_device(conn: Connection, params: Mapping[str, str], principal: Principal,
@@ -64,7 +72,8 @@ def remember_device(conn: Connection, params: Mapping[str, str], principal: Prin
 
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,
                    idempotency_key: str | None, index: GeocodeIndex,
-                   tolerance_m: float, channel: str = "app") -> Submission:
+                   tolerance_m: float, channel: str = "app",
+                   min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Submission:
     """Store the posted request; its body is ``{service_request_id, service_notice}``.
 
     An unknown ``service_code`` is a 400 naming it (as the spec says for POST; GET of an
@@ -84,5 +93,6 @@ def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Pr
     return submit_once(
         conn, new, principal=principal, idempotency_key=idempotency_key,
         fingerprint=fingerprint(params), index=index, tolerance_m=tolerance_m,
+        min_confidence=min_confidence,
         render=lambda c, report_id: _created(c, report_id, category),
         created_status=HTTPStatus.CREATED)

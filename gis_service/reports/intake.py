@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -20,13 +21,24 @@ from gis_service.cells import lonlat_to_cells
 from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import InvalidInput, NotFound, Unprocessable
-from gis_service.geocode import GeocodeIndex, geocode
+from gis_service.geocode import GeocodeIndex
 from gis_service.redaction import search_text
 from gis_service.reports.calendar import TZ, due_at
-from gis_service.reports.routing import route
+from gis_service.reports.operations_centre import operations_centre_id
+from gis_service.reports.placement import (
+    Placement,
+    Vague,
+    address_conflict,
+    check_on_vague,
+    place_address,
+    refusal,
+)
+from gis_service.reports.routing import RoutingDecision, route
 from gis_service.spatial.proximity import neighbours_within
 from gis_service.spatial.single import snap_point
 from gis_service.spatial.types import Snap
+
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_MEDIA_URLS = 10
@@ -60,14 +72,8 @@ class NewReport:
     address: str | None = None
     media_urls: tuple[str, ...] = ()
     reporter: Reporter = field(default_factory=Reporter)
-
-
-@dataclass(frozen=True)
-class Placement:
-    point: LonLat
-    source: str
-    precision: str | None
-    confidence: float | None
+    #: What a vague address does: ``hold`` or ``refuse``; None: the channel's default.
+    on_vague: str | None = None
 
 
 def new_public_id() -> str:
@@ -102,19 +108,18 @@ def check(conn: Connection, new: NewReport) -> None:
         raise Unprocessable(f"unknown category {new.category!r}", field="category")
 
 
-def place(new: NewReport, index: GeocodeIndex) -> Placement:
-    """Where the report is: its own coordinates, else the geocoder's best answer for the address.
+def place(conn: Connection, new: NewReport, index: GeocodeIndex, *, min_confidence: float,
+          tolerance_m: float) -> Placement | Vague:
+    """Where the report is: its own coordinates, else its address when that names a ward
+    surely enough to route (see :mod:`gis_service.reports.placement`), else :class:`Vague`.
 
     An address resolving only to a ward is stored at the ward's representative point with
     ``precision = commune``.
     """
     if new.point is not None:
         return Placement(new.point, new.location_source, None, None)
-    found = geocode(index, new.address or "", limit=1)
-    if not found:
-        raise Unprocessable("the address could not be geocoded; give lat and lon", field="address")
-    best = found[0]
-    return Placement(LonLat(best.lon, best.lat), "geocoded", best.precision, best.confidence)
+    return place_address(conn, new.address or "", index, min_confidence=min_confidence,
+                         tolerance_m=tolerance_m)
 
 
 @dataclass(frozen=True)
@@ -154,71 +159,154 @@ def _locate(conn: Connection, point: LonLat, now: dt.datetime, tolerance_m: floa
                                                         tolerance_m=tolerance_m), location_field)
 
 
-def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
-           tolerance_m: float, now: dt.datetime | None = None) -> int:
-    """Store a new report with its contact, routing and events; return its id.
+@dataclass(frozen=True)
+class Routed:
+    """A placed report's location columns and its routing decision."""
 
-    Raises :class:`Unprocessable` (422) naming the field for an unknown category, an over-long
-    description, an address the geocoder cannot place, or a location outside the service area.
-    """
-    check(conn, new)
-    now = now or dt.datetime.now(dt.UTC)
-    placement = place(new, index)
-    location_field = "lat" if new.point is not None else "address"
-    then, current = _locate(conn, placement.point, now, tolerance_m, location_field)
-    neighbour = neighbours_within(conn, [(placement.point, current.commune_id)],
-                                  current.generation_id)[0]
+    values: dict[str, Any]
+    decision: RoutingDecision
+
+
+def routed_values(conn: Connection, *, category_code: str, placement: Placement,
+                  created_at: dt.datetime, start: dt.datetime, tolerance_m: float,
+                  location_field: str) -> Routed:
+    """Snap, route and time a placed report: its point, cells, units in the generation valid on
+    ``created_at`` and in the current one, neighbour, agency and deadline (counted from
+    ``start``). Shared by intake and by placing a held report later."""
+    point = placement.point
+    then, current = _locate(conn, point, created_at, tolerance_m, location_field)
+    neighbour = neighbours_within(conn, [(point, current.commune_id)], current.generation_id)[0]
     decision = route(
-        conn, lon=placement.point.lon, lat=placement.point.lat, category=new.category,
+        conn, lon=point.lon, lat=point.lat, category=category_code,
         current_commune_id=current.commune_id, current_district_id=current.district_id,
         current_province_id=current.province_id,
     )
     amount, unit = conn.execute(
         select(category.c.deadline_amount, category.c.deadline_unit)
-        .where(category.c.code == new.category)
+        .where(category.c.code == category_code)
     ).one()
-    cells = lonlat_to_cells(placement.point)
+    values = {
+        "geom": func.ST_SetSRID(func.ST_MakePoint(point.lon, point.lat), 4326),
+        "location_source": placement.source,
+        "geocode_precision": placement.precision,
+        "geocode_confidence": placement.confidence,
+        **{f"h3_r{res}": cell for res, cell in lonlat_to_cells(point).items()},
+        "snap_generation_id": then.generation_id, "commune_id": then.commune_id,
+        "district_id": then.district_id, "province_id": then.province_id,
+        "current_generation_id": current.generation_id,
+        "current_commune_id": current.commune_id, "current_district_id": current.district_id,
+        "current_province_id": current.province_id,
+        "snap_match": then.snap.match, "snap_distance_m": then.snap.distance_m or 0.0,
+        "near_boundary": neighbour is not None,
+        "neighbour_commune_id": neighbour.unit_id if neighbour else None,
+        "agency_id": decision.agency_id, "routing_rule_id": decision.rule_id,
+        "due_at": due_at(start, amount, unit),
+    }
+    return Routed(values, decision)
+
+
+def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
+           tolerance_m: float, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+           now: dt.datetime | None = None) -> int:
+    """Store a new report with its contact, routing and events; return its id.
+
+    A vague address (see :mod:`gis_service.reports.placement`) is refused with its candidates
+    (:class:`~gis_service.errors.LocationTooVague`, 422) or held as ``needs_location`` with
+    the operations centre, as ``new.on_vague`` or the channel's default says.
+
+    Raises :class:`Unprocessable` (422) naming the field for an unknown category, an over-long
+    description, an address the geocoder cannot place, or a location outside the service area.
+    """
+    check(conn, new)
+    policy = check_on_vague(new.on_vague, new.channel)
+    now = now or dt.datetime.now(dt.UTC)
+    placement = place(conn, new, index, min_confidence=min_confidence, tolerance_m=tolerance_m)
+    if isinstance(placement, Vague):
+        if policy == "refuse":
+            raise refusal(placement)
+        return hold(conn, new, placement, actor=actor, now=now)
+    routed = routed_values(conn, category_code=new.category, placement=placement, created_at=now,
+                           start=now, tolerance_m=tolerance_m,
+                           location_field="lat" if new.point is not None else "address")
+    conflict = _conflict(conn, new, index, min_confidence=min_confidence, tolerance_m=tolerance_m)
     report_id: int = conn.execute(
         insert(report).values(
-            public_id=new_public_id(),
-            category=new.category,
-            description=new.description,
-            channel=new.channel,
-            geom=func.ST_SetSRID(func.ST_MakePoint(placement.point.lon, placement.point.lat), 4326),
-            location_source=placement.source,
-            geocode_precision=placement.precision,
-            geocode_confidence=placement.confidence,
-            address=new.address,
-            search_text=search_text(new.description, new.address),
-            **{f"h3_r{res}": cell for res, cell in cells.items()},
-            snap_generation_id=then.generation_id,
-            commune_id=then.commune_id,
-            district_id=then.district_id,
-            province_id=then.province_id,
-            current_generation_id=current.generation_id,
-            current_commune_id=current.commune_id,
-            current_district_id=current.district_id,
-            current_province_id=current.province_id,
-            snap_match=then.snap.match,
-            snap_distance_m=then.snap.distance_m or 0.0,
-            near_boundary=neighbour is not None,
-            neighbour_commune_id=neighbour.unit_id if neighbour else None,
-            media_urls=list(new.media_urls),
-            status="received",
-            agency_id=decision.agency_id,
-            routing_rule_id=decision.rule_id,
-            created_at=now,
-            due_at=due_at(now, amount, unit),
+            **_common_values(new, now), **routed.values, status="received",
+            location_conflict=conflict is not None,
         ).returning(report.c.id)
     ).scalar_one()
-    if not new.reporter.empty:
-        conn.execute(insert(report_contact).values(
-            report_id=report_id, name=new.reporter.name, phone=new.reporter.phone,
-            email=new.reporter.email))
+    _store_contact(conn, report_id, new.reporter)
+    created_note = "; ".join(p for p in (f"via {new.channel}", conflict) if p)
     conn.execute(insert(report_event), [
         {"report_id": report_id, "at": now, "actor": actor, "kind": "created",
-         "to_status": "received", "agency_id": None, "note": f"via {new.channel}"},
+         "to_status": "received", "agency_id": None, "note": created_note},
         {"report_id": report_id, "at": now, "actor": "system:routing", "kind": "routed",
-         "to_status": None, "agency_id": decision.agency_id, "note": decision.reason},
+         "to_status": None, "agency_id": routed.decision.agency_id,
+         "note": routed.decision.reason},
     ])
     return report_id
+
+
+def hold(conn: Connection, new: NewReport, vague: Vague, *, actor: str, now: dt.datetime) -> int:
+    """Store a report whose location is too vague to route: ``needs_location``, with the
+    operations centre, no point, no units, no cells, no deadline, until it is placed."""
+    centre = operations_centre_id(conn)
+    then, current = _generations_on(conn, now)
+    best = vague.best
+    report_id: int = conn.execute(
+        insert(report).values(
+            **_common_values(new, now), status="needs_location", location_source="geocoded",
+            geocode_precision=best.precision if best else None,
+            geocode_confidence=best.confidence if best else None,
+            snap_generation_id=then, current_generation_id=current, agency_id=centre,
+        ).returning(report.c.id)
+    ).scalar_one()
+    _store_contact(conn, report_id, new.reporter)
+    candidates = "; ".join(f"{c.unit.name} ({c.precision}, {c.confidence:.2f})"
+                           for c in vague.candidates) or "none"
+    conn.execute(insert(report_event), [
+        {"report_id": report_id, "at": now, "actor": actor, "kind": "created",
+         "to_status": "needs_location", "agency_id": None,
+         "note": f"via {new.channel}; location needed: {vague.reason}"},
+        {"report_id": report_id, "at": now, "actor": "system:routing", "kind": "routed",
+         "to_status": None, "agency_id": centre,
+         "note": f"held for the operations centre until placed: {vague.reason}; "
+                 f"candidates: {candidates}"},
+    ])
+    return report_id
+
+
+def _generations_on(conn: Connection, now: dt.datetime) -> tuple[int, int]:
+    """The ids of the generation valid on ``now``'s date in Huế, and of the current one."""
+    current = generations.active(conn)
+    try:
+        then = generations.valid_on(conn, now.astimezone(TZ).date())
+    except NotFound:
+        then = current
+    return then.id, current.id
+
+
+def _conflict(conn: Connection, new: NewReport, index: GeocodeIndex, *,
+              min_confidence: float, tolerance_m: float) -> str | None:
+    """For a report with both a point and an address: why they disagree, or None."""
+    if new.point is None or not (new.address and new.address.strip()):
+        return None
+    current = snap_point(conn, new.point, generation=generations.active(conn).code,
+                         tolerance_m=tolerance_m)
+    return address_conflict(conn, index, new.point, new.address, current=current,
+                            min_confidence=min_confidence, tolerance_m=tolerance_m)
+
+
+def _common_values(new: NewReport, now: dt.datetime) -> dict[str, Any]:
+    """The columns every new report has, placed or held."""
+    return {
+        "public_id": new_public_id(), "category": new.category, "description": new.description,
+        "channel": new.channel, "address": new.address, "media_urls": list(new.media_urls),
+        "search_text": search_text(new.description, new.address), "created_at": now,
+    }
+
+
+def _store_contact(conn: Connection, report_id: int, reporter: Reporter) -> None:
+    if not reporter.empty:
+        conn.execute(insert(report_contact).values(
+            report_id=report_id, name=reporter.name, phone=reporter.phone, email=reporter.email))

@@ -50,6 +50,9 @@ from gis_service.reports.reopening import reopened_deadline
 
 # The one table of allowed moves: from each state, the states it may go to.
 TRANSITIONS: dict[str, frozenset[str]] = {
+    # Held for a location: placing it (reports.holding.place_held, not a status change)
+    # makes it received; staff may also refuse it, or link it to a report of the same incident.
+    "needs_location": frozenset({"rejected", "duplicate"}),
     "received": frozenset({"accepted", "rejected", "duplicate"}),
     "accepted": frozenset({"assigned", "duplicate"}),
     "assigned": frozenset({"in_progress", "duplicate"}),
@@ -61,7 +64,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "duplicate": frozenset(),
 }
 #: Work still to be done: these can be overdue, escalated and marked duplicate.
-OPEN_STATUSES = ("received", "accepted", "assigned", "in_progress", "reopened")
+OPEN_STATUSES = ("needs_location", "received", "accepted", "assigned", "in_progress",
+                 "reopened")
 TERMINAL_STATUSES = ("rejected", "closed", "duplicate")
 #: Each further week overdue escalates one level higher.
 ESCALATION_STEP = dt.timedelta(days=7)
@@ -217,7 +221,7 @@ def _duplicate_note(conn: Connection, report_id: int, original_id: int, note: st
 
 def _timestamps(current: str, to_status: str, when: ColumnElement[Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    if current == "received":
+    if current in ("received", "needs_location"):
         values["first_response_at"] = func.coalesce(report.c.first_response_at, when)
     if to_status == "resolved":
         values["resolved_at"] = when

@@ -57,15 +57,16 @@ class ReportRecord:
     category: str
     description: str
     channel: str
-    lon: float
-    lat: float
+    #: None (with the units, snap and due date) while the report is held: needs_location.
+    lon: float | None
+    lat: float | None
     location_source: str
     geocode_precision: str | None
     geocode_confidence: float | None
     address: str | None
     status: str
     created_at: dt.datetime
-    due_at: dt.datetime
+    due_at: dt.datetime | None
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
@@ -76,8 +77,8 @@ class ReportRecord:
     agency_code: str
     agency_name: str
     routing_rule: str | None
-    snap_match: str
-    snap_distance_m: float
+    snap_match: str | None
+    snap_distance_m: float | None
     near_boundary: bool
     generation: str
     current_generation: str
@@ -86,6 +87,7 @@ class ReportRecord:
     public_address: str | None = None
     public_text_hidden: bool = False
     team: str | None = None
+    location_conflict: bool = False
     units: dict[str, UnitName] = field(default_factory=dict)
     current_units: dict[str, UnitName] = field(default_factory=dict)
     neighbour: UnitName | None = None
@@ -150,7 +152,7 @@ def _base() -> Select[Any]:
         original.c.public_id.label("duplicate_of"), report.c.media_urls, report.c.agency_id,
         agency.c.code.label("agency_code"), agency.c.name.label("agency_name"),
         jurisdiction_rule.c.code.label("routing_rule"), report.c.snap_match,
-        report.c.snap_distance_m, report.c.near_boundary,
+        report.c.snap_distance_m, report.c.near_boundary, report.c.location_conflict,
         snap_gen.c.code.label("generation"), current_gen.c.code.label("current_generation"),
         report.c.public_description, report.c.public_address, report.c.public_text_hidden,
         report.c.team,
@@ -190,6 +192,7 @@ def _record(row: Any) -> ReportRecord:
         row.agency_code, row.agency_name, row.routing_rule, row.snap_match, row.snap_distance_m,
         row.near_boundary, row.generation, row.current_generation, row.public_description,
         row.public_address, row.public_text_hidden, row.team,
+        location_conflict=row.location_conflict,
         units=levels(""), current_units=levels("current_"), neighbour=_unit(row, "neighbour"),
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from gis_service.auth import Principal
 from gis_service.geocode import GeocodeIndex
 from gis_service.reports.idempotency import StoredResponse, complete, reserve
-from gis_service.reports.intake import NewReport, submit
+from gis_service.reports.intake import DEFAULT_MIN_CONFIDENCE, NewReport, submit
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ def submit_once(
     fingerprint: str,
     index: GeocodeIndex,
     tolerance_m: float,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     render: Callable[[Connection, int], dict[str, Any]],
     created_status: int,
 ) -> Submission:
@@ -46,7 +47,8 @@ def submit_once(
         stored = reserve(conn, principal.key_id, idempotency_key, fingerprint)
         if stored is not None:
             return Submission(stored.status_code, stored.body, replayed=True)
-    report_id = submit(conn, new, index=index, actor=principal.actor, tolerance_m=tolerance_m)
+    report_id = submit(conn, new, index=index, actor=principal.actor, tolerance_m=tolerance_m,
+                       min_confidence=min_confidence)
     body = render(conn, report_id)
     if idempotency_key is not None:
         complete(conn, principal.key_id, idempotency_key, StoredResponse(created_status, body), report_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
+from gis_service.geocode.streets import load_streets
 from gis_service.web import cors, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if engine is None:
         engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
-                                             geocode_index=IndexCache())
+                                             geocode_index=IndexCache(
+                                                 streets=load_streets(settings.data_root)))
 
     api = ProblemApi(app, spec_kwargs={"info": {"description": SERVICE_DESCRIPTION},
                                        "extra_plugins": [CommonErrors()]})

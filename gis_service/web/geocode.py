@@ -8,7 +8,8 @@ from flask import Response, jsonify
 
 from gis_service.batch import run_batch
 from gis_service.errors import InvalidInput
-from gis_service.geocode import geocode, geocode_structured
+from gis_service.geocode import geocode_structured
+from gis_service.geocode.point_text import geocode_text
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.inbound import json_body
 from gis_service.web.schemas import (
@@ -36,11 +37,13 @@ def forward(args: dict[str, Any]) -> Response:
         raise InvalidInput("give either q or commune/district/province, not both", field="q")
     with connection() as conn:
         index = services().geocode_index.get(conn)
-    if structured:
-        found = geocode_structured(index, limit=args["limit"], **structured)
-    else:
-        found = geocode(index, args.get("q", ""), limit=args["limit"])
-    return jsonify({"results": [result.to_dict() for result in found]})
+        if structured:
+            found = geocode_structured(index, limit=args["limit"], **structured)
+        else:
+            found = geocode_text(conn, index, args.get("q", ""), limit=args["limit"],
+                                 tolerance_m=services().settings.snap_tolerance_m)
+    return jsonify({"results": [result.to_dict() for result in found],
+                    "ambiguous": bool(found) and found[0].ambiguous})
 
 
 @blp.route("/geocode/batch", methods=["POST"])

@@ -146,7 +146,8 @@ def create_request(fmt: str) -> Response:
             idempotency_key=request.headers.get("Idempotency-Key"),
             index=services().geocode_index.get(conn),
             tolerance_m=services().settings.snap_tolerance_m,
-            channel=params.channel_of(fields, from_browser=_from_browser()))
+            channel=params.channel_of(fields, from_browser=_from_browser()),
+            min_confidence=services().settings.min_routing_confidence)
         submit.remember_device(conn, fields, principal, outcome.body["service_request_id"])
     response = _respond("service_requests", [outcome.body], fmt, status=outcome.status_code)
     response.headers["Location"] = f"{blp.url_prefix}/requests/{outcome.body['service_request_id']}.{fmt}"

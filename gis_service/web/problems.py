@@ -34,6 +34,7 @@ def problem(
     field: str | None = None,
     invalid_params: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    members: Mapping[str, object] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -46,6 +47,7 @@ def problem(
     if field is not None:
         body["field"] = field
         body["invalid_params"] = invalid_params or [{"name": field, "reason": detail}]
+    body.update(members or {})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -56,7 +58,7 @@ def from_gis_error(error: GisError) -> Response:
     retry_after = getattr(error, "retry_after_s", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(error.status, error.title, error.detail, code=error.code, field=error.field,
-                   headers=headers)
+                   headers=headers, members=error.members())
 
 
 def _first_messages(messages: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -18,7 +18,8 @@ from sqlalchemy import Engine
 
 from gis_service.reports import queries
 from gis_service.reports.public_record import public_address, public_description
-from gis_service.web.report_json import PUBLIC_DECIMALS
+from gis_service.timestamps import optional_timestamp_text
+from gis_service.web.report_json import rounded
 
 CSV_COLUMNS = (
     "id", "category", "status", "channel", "created_at", "due_at", "first_response_at",
@@ -29,8 +30,7 @@ CSV_COLUMNS = (
 FLUSH_EVERY = 500
 
 
-def _time(value: Any) -> str | None:
-    return None if value is None else value.isoformat()
+_time = optional_timestamp_text
 
 
 def public_fields(record: queries.ReportRecord) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def public_fields(record: queries.ReportRecord) -> dict[str, Any]:
         "resolved_at": _time(record.resolved_at), "closed_at": _time(record.closed_at),
         "agency": record.agency_code, "commune_code": commune.code if commune else None,
         "commune": commune.name if commune else None,
-        "lat": round(record.lat, PUBLIC_DECIMALS), "lon": round(record.lon, PUBLIC_DECIMALS),
+        "lat": rounded(record.lat), "lon": rounded(record.lon),
         "description": public_description(record), "address": public_address(record),
         "satisfaction": record.satisfaction, "duplicate_of": record.duplicate_of,
     }
@@ -66,9 +66,10 @@ def csv_chunks(engine: Engine, filters: queries.ReportFilter, sort: str) -> Iter
 
 def _feature(record: queries.ReportRecord) -> str:
     properties = public_fields(record)
-    point = [properties.pop("lon"), properties.pop("lat")]
-    return json.dumps({"type": "Feature", "id": record.public_id,
-                       "geometry": {"type": "Point", "coordinates": point},
+    lon, lat = properties.pop("lon"), properties.pop("lat")
+    # A report held for its location (needs_location) has no point yet: a null geometry.
+    geometry = None if lon is None else {"type": "Point", "coordinates": [lon, lat]}
+    return json.dumps({"type": "Feature", "id": record.public_id, "geometry": geometry,
                        "properties": properties}, ensure_ascii=False)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gis_service.coords import lonlat
+from gis_service.coords import LonLat, lonlat
 from gis_service.errors import InvalidInput
 from gis_service.reports.intake import NewReport, Reporter
 from gis_service.reports.public_record import PublicTextEdit
@@ -20,12 +20,15 @@ MAX_TEAM_CHARS = 200
 #: The fields each body may hold; any other is a 400 naming it (the schemas say
 #: ``additionalProperties: false``, and a misspelt field silently dropped loses what it held).
 REPORT_FIELDS = frozenset({"category", "channel", "description", "lat", "lon", "location_source",
-                           "address", "media_urls", "reporter"})
+                           "address", "media_urls", "reporter", "on_vague"})
 REPORTER_FIELDS = frozenset({"name", "phone", "email"})
 STATUS_FIELDS = frozenset({"status", "note", "internal_note", "public_note", "team",
                            "duplicate_of"})
 RATING_FIELDS = frozenset({"satisfaction", "reporter_token", "device_id", "account_id"})
 PUBLIC_TEXT_FIELDS = frozenset({"reason", "description", "address", "hidden"})
+#: A PATCH either places a held report or changes its status: together, one body.
+PATCH_FIELDS = STATUS_FIELDS | {"location", "commune"}
+LOCATION_FIELDS = frozenset({"lat", "lon"})
 
 
 def _object(body: object, name: str = "body", *, known: frozenset[str]) -> Mapping[str, Any]:
@@ -95,7 +98,38 @@ def new_report(body: object) -> NewReport:
         address=_text(fields, "address"),
         media_urls=_media(fields),
         reporter=_reporter(fields),
+        on_vague=_text(fields, "on_vague"),
     )
+
+
+@dataclass(frozen=True)
+class PlaceHeld:
+    """A PATCH body placing a held report: a point or a ward code, and a note."""
+
+    point: LonLat | None
+    commune: str | None
+    note: str
+
+
+def placing(body: object) -> PlaceHeld | None:
+    """The PATCH body as a placement (``location`` or ``commune``), or None for a status change."""
+    fields = _object(body, known=PATCH_FIELDS)
+    if "location" not in fields and "commune" not in fields:
+        return None
+    if "status" in fields:
+        raise InvalidInput("place a report (location or commune) or change its status, not both",
+                           field="status")
+    point = None
+    if "location" in fields:
+        where = _object(fields["location"], "location", known=LOCATION_FIELDS)
+        for name in ("lat", "lon"):
+            value = where.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput(f"location.{name} must be a JSON number",
+                                   field=f"location.{name}")
+        point = lonlat(where["lon"], where["lat"], lon_field="location.lon",
+                       lat_field="location.lat")
+    return PlaceHeld(point, _text(fields, "commune"), _text(fields, "note") or "")
 
 
 @dataclass(frozen=True)
@@ -111,7 +145,7 @@ def status_change(body: object) -> StatusChange:
     """A PATCH body: the new status, the internal note (``internal_note``, or ``note`` as
     before), the public note residents read, the team (only with ``assigned``), and the
     original for duplicates."""
-    fields = _object(body, known=STATUS_FIELDS)
+    fields = _object(body, known=PATCH_FIELDS)
     status = _text(fields, "status", required=True) or ""
     if "note" in fields and "internal_note" in fields:
         raise InvalidInput("give internal_note or note (the same), not both", field="note")

@@ -21,6 +21,11 @@ PUBLIC_DECIMALS = 4
 _time = optional_timestamp_text
 
 
+def rounded(value: float | None, decimals: int = PUBLIC_DECIMALS) -> float | None:
+    """A public coordinate (about 10 m), None for a report not placed yet."""
+    return None if value is None else round(value, decimals)
+
+
 def _unit(unit: UnitName) -> dict[str, str]:
     return {"code": unit.code, "name": unit.name, "type": unit.unit_type}
 
@@ -28,7 +33,7 @@ def _unit(unit: UnitName) -> dict[str, str]:
 def event_json(event: TimelineEvent, *, internal: bool = False) -> dict[str, Any]:
     """One timeline entry; the internal note and the actor only when ``internal``."""
     body: dict[str, Any] = {
-        "at": event.at.isoformat(), "kind": event.kind, "from_status": event.from_status,
+        "at": timestamp_text(event.at), "kind": event.kind, "from_status": event.from_status,
         "to_status": event.to_status,
         "agency": ({"code": event.agency_code, "name": event.agency_name}
                    if event.agency_code else None),
@@ -64,9 +69,11 @@ def report_json(record: ReportRecord, contact: Contact | None = None, *,
         "channel": record.channel,
         "status": record.status,
         "location": {
-            "lat": round(record.lat, PUBLIC_DECIMALS), "lon": round(record.lon, PUBLIC_DECIMALS),
+            "lat": rounded(record.lat),
+            "lon": rounded(record.lon),
             "source": record.location_source, "precision": record.geocode_precision,
             "confidence": record.geocode_confidence, "address": public_address(record),
+            "conflict": record.location_conflict,
         },
         "units": {
             "generation": record.generation,
@@ -76,7 +83,7 @@ def report_json(record: ReportRecord, contact: Contact | None = None, *,
             "generation": record.current_generation,
             **{level: _unit(unit) for level, unit in record.current_units.items()},
         },
-        "snap": {"match": record.snap_match, "distance_m": round(record.snap_distance_m, 1),
+        "snap": {"match": record.snap_match, "distance_m": rounded(record.snap_distance_m, 1),
                  "near_boundary": record.near_boundary,
                  "neighbour": _unit(record.neighbour) if record.neighbour else None},
         "agency": {"code": record.agency_code, "name": record.agency_name},
@@ -105,3 +112,17 @@ def duplicate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
     return {"id": candidate.public_id, "category": candidate.category, "status": candidate.status,
             "created_at": timestamp_text(candidate.created_at),
             "distance_m": round(candidate.distance_m, 1)}
+
+
+def location_warnings(record: ReportRecord) -> list[dict[str, str]]:
+    """What the submitter should know about where the report was put."""
+    found = []
+    if record.location_conflict:
+        found.append({"code": "location_conflict",
+                      "detail": "the point is not in the ward the address names; the point was "
+                                "kept and staff will check it"})
+    if record.status == "needs_location":
+        found.append({"code": "needs_location",
+                      "detail": "the address is too vague to route: the operations centre will "
+                                "place the report, then route it to its ward"})
+    return found

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 from gis_service.reports.intake import MAX_DESCRIPTION_CHARS, MAX_MEDIA_URLS
+from gis_service.reports.placement import ON_VAGUE
 from gis_service.reports.public_record import MAX_PUBLIC_TEXT_CHARS, MAX_REASON_CHARS
 from gis_service.reports.reporter_credentials import MAX_DEVICE_CHARS
 from gis_service.web.report_input import MAX_TEAM_CHARS, MAX_TEXT_CHARS, MAX_URL_CHARS
@@ -42,10 +43,21 @@ class NewReportSchema(Schema):
                              metadata={"description": "http(s) URLs of photos"})
     reporter = fields.Nested(ReporterInSchema,
                              metadata={"description": "private: only the report's agency sees it"})
+    on_vague = fields.String(validate=validate.OneOf(ON_VAGUE), metadata={
+        "description": "an address too vague to route (a district, a street without a ward, an "
+                       "uncertain ward): hold it for the operations centre (status "
+                       "needs_location) or refuse it (422 with candidates). Default by "
+                       "channel: hotline hold, app and web refuse"})
+
+
+class PointInSchema(Schema):
+    lat = fields.Float(required=True, metadata=LAT_DOC)
+    lon = fields.Float(required=True, metadata=LON_DOC)
 
 
 class StatusChangeSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(REPORT_STATUSES))
+    status = fields.String(validate=validate.OneOf(REPORT_STATUSES),
+                           metadata={"description": "required unless placing a held report"})
     public_note = fields.String(validate=_TEXT, metadata={
         "description": "the answer residents read (published redacted)",
         "example": "Đã thu gom rác tại kiệt 58."})
@@ -57,6 +69,11 @@ class StatusChangeSchema(Schema):
         "example": "Tổ vệ sinh số 2"})
     duplicate_of = fields.String(validate=_TEXT,
                                  metadata={"description": "the original's id (status duplicate)"})
+    location = fields.Nested(PointInSchema, metadata={
+        "description": "place a needs_location report at this point"})
+    commune = fields.String(validate=_TEXT, metadata={
+        "description": "place a needs_location report in this ward (its code in the current "
+                       "generation, e.g. a candidate's), at the ward's representative point"})
 
 
 class RatingSchema(Schema):
@@ -117,8 +134,12 @@ class ReportUnitsSchema(Schema):
 
 
 class LocationSchema(Schema):
-    lat = fields.Float(required=True, metadata={"description": "rounded to 4 decimals (~10 m)"})
-    lon = fields.Float(required=True, metadata={"description": "rounded to 4 decimals (~10 m)"})
+    lat = fields.Float(required=True, allow_none=True,
+                       metadata={"description": "rounded to 4 decimals (~10 m); null while held"})
+    lon = fields.Float(required=True, allow_none=True,
+                       metadata={"description": "rounded to 4 decimals (~10 m); null while held"})
+    conflict = fields.Boolean(required=True, metadata={
+        "description": "the point is not in the ward the address names: the point was kept"})
     source = fields.String(required=True)
     precision = fields.String(required=True, allow_none=True)
     confidence = fields.Float(required=True, allow_none=True)
@@ -126,8 +147,8 @@ class LocationSchema(Schema):
 
 
 class SnapSchema(Schema):
-    match = fields.String(required=True)
-    distance_m = fields.Float(required=True)
+    match = fields.String(required=True, allow_none=True)
+    distance_m = fields.Float(required=True, allow_none=True)
     near_boundary = fields.Boolean(required=True)
     neighbour = fields.Nested(UnitNameSchema, required=True, allow_none=True)
 
@@ -168,7 +189,8 @@ class ReportSchema(Schema):
     agency = fields.Nested(AgencyRefSchema, required=True)
     routing_rule = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
-    due_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True, allow_none=True,
+                             metadata={"description": "null while held for a location"})
     first_response_at = fields.DateTime(required=True, allow_none=True)
     resolved_at = fields.DateTime(required=True, allow_none=True)
     closed_at = fields.DateTime(required=True, allow_none=True)
@@ -192,6 +214,16 @@ class DuplicateSchema(Schema):
     distance_m = fields.Float(required=True)
 
 
+class ReportChangedSchema(ReportSchema):
+    duplicates = fields.List(fields.Nested(DuplicateSchema), metadata={
+        "description": "after placing a held report: its possible duplicates, nearest first"})
+
+
+class WarningSchema(Schema):
+    code = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
 class ReportCreatedSchema(Schema):
     report = fields.Nested(ReportSchema, required=True)
     duplicates = fields.List(fields.Nested(DuplicateSchema), required=True,
@@ -199,6 +231,9 @@ class ReportCreatedSchema(Schema):
     reporter_token = fields.String(required=True, metadata={
         "description": "shown once: the reporter's credential to rate the report (a retry "
                        "with the same Idempotency-Key gets a new one; the old one lapses)"})
+    warnings = fields.List(fields.Nested(WarningSchema), required=True, metadata={
+        "description": "location_conflict: the point is not in the ward the address names; "
+                       "needs_location: held for the operations centre to place"})
 
 
 class ReportPageSchema(Schema):

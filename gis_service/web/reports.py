@@ -12,10 +12,10 @@ from marshmallow import RAISE
 from sqlalchemy import Connection
 
 from gis_service.auth import Principal
-from gis_service.coords import LonLat
 from gis_service.errors import Forbidden, NotFound
 from gis_service.reports import queries
-from gis_service.reports.duplicates import duplicate_candidates
+from gis_service.reports.duplicates import candidates_for
+from gis_service.reports.holding import place_held
 from gis_service.reports.idempotency import request_fingerprint
 from gis_service.reports.lifecycle import Answer, transition
 from gis_service.reports.public_record import TimelineEvent, edit_public_text, timelines
@@ -31,12 +31,13 @@ from gis_service.web import report_input, report_list
 from gis_service.web.access import optional_principal, required_principal
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.inbound import json_body
-from gis_service.web.report_json import duplicate_json, event_json, report_json
+from gis_service.web.report_json import duplicate_json, event_json, location_warnings, report_json
 from gis_service.web.report_list import report_list_formats
 from gis_service.web.report_schemas import (
     NewReportSchema,
     PublicTextSchema,
     RatingSchema,
+    ReportChangedSchema,
     ReportCreatedSchema,
     ReportPageSchema,
     ReportSchema,
@@ -90,13 +91,9 @@ def _visible(conn: Connection, record: queries.ReportRecord, principal: Principa
 
 def _created(conn: Connection, report_id: int) -> dict[str, Any]:
     record = queries.get_report_by_id(conn, report_id)
-    candidates = duplicate_candidates(
-        conn, _point(record), record.category, record.created_at, exclude_report_id=report_id)
-    return {"report": report_json(record), "duplicates": [duplicate_json(c) for c in candidates]}
-
-
-def _point(record: queries.ReportRecord) -> LonLat:
-    return LonLat(record.lon, record.lat)
+    return {"report": report_json(record),
+            "duplicates": [duplicate_json(c) for c in candidates_for(conn, record)],
+            "warnings": location_warnings(record)}
 
 
 def _original(conn: Connection, public_id: str) -> int:
@@ -136,7 +133,8 @@ def submit_report() -> Response:
             idempotency_key=request.headers.get("Idempotency-Key"),
             fingerprint=request_fingerprint(body),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m, render=_created,
+            tolerance_m=services().settings.snap_tolerance_m,
+            min_confidence=services().settings.min_routing_confidence, render=_created,
             created_status=HTTPStatus.CREATED)
         # Never part of the stored answer: a replay gets a new token, the old one lapses.
         token = issue_token(conn, queries.get_report(conn, outcome.body["report"]["id"]).id)
@@ -206,17 +204,25 @@ def list_reports(args: dict[str, Any]) -> Response:
 
 @blp.route("/reports/<string:public_id>", methods=["PATCH"])
 @blp.doc(security=API_KEY, **_body(StatusChangeSchema, STATUS_CHANGE_EXAMPLE))
-@blp.alt_response(200, schema=ReportSchema, success=True, description="the report, moved")
+@blp.alt_response(200, schema=ReportChangedSchema, success=True,
+                  description="the report, moved or placed (placed: with its possible duplicates)")
 @blp.alt_response(400, **NOT_JSON)
 @blp.alt_response(401, **problem_doc("missing or invalid API key"))
 @blp.alt_response(403, **problem_doc("not an agency or admin key, or another agency's report"))
 @blp.alt_response(404, **problem_doc("no such report (or no such original)"))
-@blp.alt_response(409, **problem_doc("a move the lifecycle does not allow"))
+@blp.alt_response(409, **problem_doc("a move the lifecycle does not allow, or placing a report "
+                                      "that is not needs_location"))
+@blp.alt_response(422, **problem_doc("a placement outside the service area"))
 @blp.alt_response(413, **problem_doc("the body is larger than the limit"))
 @blp.alt_response(429, **RATE_LIMITED)
 def change_status(public_id: str) -> Response:
-    """Move a report to another status (its own agency's key, or an admin key)."""
-    change = report_input.status_change(json_body())
+    """Move a report to another status, or place a held (needs_location) report with a point
+    or a ward (its own agency's key, or an admin key)."""
+    body = json_body()
+    placement = report_input.placing(body)
+    if placement is not None:
+        return _place(public_id, placement)
+    change = report_input.status_change(body)
     with transaction() as conn:
         principal = required_principal(conn, "agency")
         record = queries.get_report(conn, public_id)
@@ -249,6 +255,20 @@ def change_public_text(public_id: str) -> Response:
         edit_public_text(conn, record.id, edit, actor=principal.actor,
                          agency_id=principal.agency_id or record.agency_id)
         return jsonify(_visible(conn, queries.get_report(conn, public_id), principal))
+
+
+def _place(public_id: str, placement: report_input.PlaceHeld) -> Response:
+    with transaction() as conn:
+        principal = required_principal(conn, "agency")
+        record = queries.get_report(conn, public_id)
+        _own(principal, record)
+        place_held(conn, record.id, actor=principal.actor, point=placement.point,
+                   commune=placement.commune, note=placement.note,
+                   tolerance_m=services().settings.snap_tolerance_m)
+        placed = queries.get_report(conn, public_id)
+        body = _visible(conn, placed, principal)
+        body["duplicates"] = [duplicate_json(c) for c in candidates_for(conn, placed)]
+        return jsonify(body)
 
 
 @blp.route("/reports/<string:public_id>/rating", methods=["POST"])

@@ -106,6 +106,9 @@ class ProblemSchema(Schema):
     field = fields.String()
     instance = fields.String(allow_none=True)
     invalid_params = fields.List(fields.Dict())
+    candidates = fields.List(fields.Dict(), metadata={
+        "description": "location_too_vague: the places the address may mean (as GET "
+                       "/v1/geocode results); ask the resident for a pin or the ward"})
 
 
 class GeocodeArgs(Schema):
@@ -130,7 +133,9 @@ class GeocodeResultSchema(Schema):
     lat = fields.Float(required=True)
     lon = fields.Float(required=True)
     precision = fields.String(required=True,
-                              validate=validate.OneOf(["commune", "district", "province", "street"]))
+                              validate=validate.OneOf(["point", "commune", "district", "province"]),
+                              metadata={"description": "point: coordinates typed as text; never "
+                                        "street (there is no street geometry)"})
     confidence = fields.Float(required=True, validate=validate.Range(0, 1))
     generation = fields.String(required=True)
     unit = fields.Nested(GeocodeUnitSchema, required=True)
@@ -140,10 +145,16 @@ class GeocodeResultSchema(Schema):
     matched = fields.String(required=True)
     matched_parts = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     street = fields.String(allow_none=True, required=True)
+    street_name = fields.String(allow_none=True, required=True, metadata={
+        "description": "the street recognised in the address, as the street list spells it"})
+    ambiguous = fields.Boolean(required=True, metadata={
+        "description": "another result names another place and is exactly as good"})
 
 
 class GeocodeResponseSchema(Schema):
     results = fields.List(fields.Nested(GeocodeResultSchema), required=True)
+    ambiguous = fields.Boolean(required=True, metadata={
+        "description": "the best results are tied: ask which one is meant"})
 
 
 class BatchItemSchema(Schema):

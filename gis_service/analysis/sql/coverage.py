@@ -85,7 +85,8 @@ class Scope:
 
 
 def _in_scope(scope: Scope, r: Any = report) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = []
+    # Reports held for a location (needs_location) belong to no commune until placed.
+    conditions: list[ColumnElement[bool]] = [r.c.geom.is_not(None)]
     if scope.start is not None:
         conditions.append(r.c.created_at >= bindparam("start", scope.start))
     if scope.end is not None:

@@ -60,7 +60,8 @@ def _cell_column(resolution: int) -> ColumnElement[Any]:
 
 
 def _conditions(selection: ReportSelection) -> ColumnElement[bool]:
-    found: list[ColumnElement[bool]] = []
+    # Reports held for a location (status needs_location) have no cells yet: not counted.
+    found: list[ColumnElement[bool]] = [report.c.h3_r10.is_not(None)]
     if selection.categories is not None:
         found.append(report.c.category.in_(selection.categories))
     if selection.channel is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 UNREADABLE = "unreadable"
 BAD_TEXT = "bad_text"
+ADDRESS_ONLY = "address_only"
 MISSING_FIELD = "missing_field"
 BAD_TIME = "bad_time"
 BAD_COORDINATES = "bad_coordinates"
@@ -31,6 +32,7 @@ NO_DEADLINE = "no_deadline"
 REASONS: dict[str, str] = {
     UNREADABLE: "the record could not be read as a row of the import format",
     BAD_TEXT: "a field holds a NUL character or bytes that are not UTF-8",
+    ADDRESS_ONLY: "no lat/lon, only an address: not imported, never routed from the address",
     MISSING_FIELD: "a required field is empty",
     BAD_TIME: "a time is not ISO 8601 with a UTC offset",
     BAD_COORDINATES: "lat/lon are not numbers within range",

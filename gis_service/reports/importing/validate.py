@@ -50,7 +50,9 @@ _USUAL_SHAPE = ("d", "d", "d", "d", "-", "d", "d", "-", "d", "d", "T ", "d", "d"
                 ":", "d", "d", "+-", "d", "d", ":", "d", "d")
 _QUOTE_CHARS = 40
 _ENUMS: dict[str, tuple[str, ...]] = {
-    "channel": CHANNELS, "location_source": LOCATION_SOURCES, "status": REPORT_STATUSES,
+    "channel": CHANNELS, "location_source": LOCATION_SOURCES,
+    # A file's rows all have a point (see _check_address_only): none is held for a location.
+    "status": tuple(s for s in REPORT_STATUSES if s != "needs_location"),
 }
 _OPTIONAL_TEXT = ("address", "reporter_name", "reporter_phone", "reporter_email", "duplicate_of")
 #: The typed columns :func:`validate` returns, in order.
@@ -126,6 +128,7 @@ def validate(raw: RawRows, reference: Reference) -> Validated:
     verdicts = _Verdicts(len(frame))
     if not raw.clean_text:
         _check_text(frame, verdicts)
+    _check_address_only(frame, verdicts)
     _check_required(frame, verdicts)
     times = {name: _check_time(frame[name], name, verdicts) for name in TIME_COLUMNS}
     lon, lat = _check_coordinates(frame, verdicts)
@@ -175,6 +178,22 @@ def _check_text(frame: pd.DataFrame, verdicts: _Verdicts) -> None:
     for name in COLUMNS:
         bad = frame[name].str.contains(BAD_TEXT_PATTERN, regex=True)
         verdicts.fail(bad, why.BAD_TEXT, f"{name} holds a NUL character or bytes that are not UTF-8")
+
+
+def _check_address_only(frame: pd.DataFrame, verdicts: _Verdicts) -> None:
+    """Rows with an address and no point are rejected, not geocoded.
+
+    An address in a file is rarely more than a street or a district (and a street without a
+    ward is a district at best): routing it to a commune would be a guess. Nor are such rows
+    held as needs_location: a file is history or a back-fill, with no operator to place each
+    row, and a held row would sit with the operations centre for ever. The detail says what
+    to do instead.
+    """
+    no_point = (frame["lat"] == "") & (frame["lon"] == "")
+    verdicts.fail(no_point & (frame["address"] != ""), why.ADDRESS_ONLY, _quoting(
+        "no lat/lon, only the address ", frame["address"],
+        ": an address is not routed to a commune in a bulk import; give the point, or submit "
+        "it through POST /v1/reports (channel hotline) for the operations centre to place"))
 
 
 def _check_required(frame: pd.DataFrame, verdicts: _Verdicts) -> None:
