@@ -62,3 +62,12 @@ class TooLarge(GisError):
     status = 413
     code = "too_large"
     title = "Payload too large"
+
+
+class DeliveryFailed(GisError):
+    """A notification could not be delivered this time (the worker retries it); the message
+    goes to the agency's delivery log, so it names the cause, never a secret."""
+
+    status = 502
+    code = "delivery_failed"
+    title = "Delivery failed"

@@ -21,6 +21,7 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex, geocode
+from gis_service.notify.outbox import enqueue
 from gis_service.proximity import neighbours_within
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.routing import route
@@ -205,10 +206,12 @@ def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
         conn.execute(insert(report_contact).values(
             report_id=report_id, name=new.reporter.name, phone=new.reporter.phone,
             email=new.reporter.email))
-    conn.execute(insert(report_event), [
+    events = conn.execute(insert(report_event).returning(report_event.c.id), [
         {"report_id": report_id, "at": now, "actor": actor, "kind": "created",
          "to_status": "received", "agency_id": None, "note": f"via {new.channel}"},
         {"report_id": report_id, "at": now, "actor": "system:routing", "kind": "routed",
          "to_status": None, "agency_id": decision.agency_id, "note": decision.reason},
-    ])
+    ]).scalars().all()
+    # The routed agency's notifications, committed with the report or not at all.
+    enqueue(conn, events)
     return report_id

@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.db.schema import agency, report, report_event
 from gis_service.errors import Conflict, InvalidInput, NotFound
+from gis_service.notify.outbox import enqueue, enqueue_escalations
 
 # The one table of allowed moves: from each state, the states it may go to.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -162,6 +163,7 @@ def transition(
                 from_status=current, to_status=to_status, note=note)
         .returning(report_event.c.id)
     ).scalar_one()
+    enqueue(conn, [event_id])  # notifies only the moves that put it on an agency's desk
     return Transition(report_id, public_id, current, to_status, moved_at, event_id)
 
 
@@ -321,4 +323,5 @@ def escalate_overdue(conn: Connection, now: dt.datetime, *,
         .add_cte(events, stamped)
         .order_by(source.c.code, report.c.id, due.c.level)
     ).all()
+    enqueue_escalations(conn, [(row[0], row[4]) for row in rows])
     return [Escalation(*row) for row in rows]
