@@ -35,8 +35,8 @@ _KINDS_AFTER = _KINDS_BEFORE + ", 'overdue'"
 
 
 def _event_kinds(kinds: str) -> None:
-    op.drop_constraint("ck_report_event_kind", "report_event", type_="check")
-    op.create_check_constraint("ck_report_event_kind", "report_event", f"kind IN ({kinds})")
+    op.drop_constraint(op.f("ck_report_event_kind"), "report_event", type_="check")
+    op.create_check_constraint(op.f("ck_report_event_kind"), "report_event", f"kind IN ({kinds})")
 
 
 def upgrade() -> None:
@@ -112,6 +112,6 @@ def downgrade() -> None:
     op.drop_table("agency_channel")
     # report_event is append-only: 'overdue' events cannot be deleted, so the old constraint
     # comes back NOT VALID (it holds for new rows; the history keeps what happened).
-    op.drop_constraint("ck_report_event_kind", "report_event", type_="check")
+    op.drop_constraint(op.f("ck_report_event_kind"), "report_event", type_="check")
     op.execute(f"ALTER TABLE report_event ADD CONSTRAINT ck_report_event_kind "
                f"CHECK (kind IN ({_KINDS_BEFORE})) NOT VALID")
