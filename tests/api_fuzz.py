@@ -46,7 +46,8 @@ CHECKS = [
 #: negative_data_rejection does not apply: a batch answers each bad item with its own error.
 PER_ITEM_ERRORS = frozenset({"POST /v1/geocode/batch"})
 #: Writes that need more than a client key.
-AGENCY_OPERATIONS = frozenset({"PATCH /v1/reports/{public_id}"})
+AGENCY_OPERATIONS = frozenset({"PATCH /v1/reports/{public_id}",
+                               "GET /v1/agencies/{code}/deliveries"})
 PASSES = ("positive", "known", "negative")
 
 
@@ -128,7 +129,7 @@ def known_values(engine: Engine, keys: Keys) -> Known:
     point = {"lat": 16.4779, "lon": 107.611}
     return Known(
         path={"public_id": public_id, "service_request_id": public_id, "token": public_id,
-              "service_code": "sanitation"},
+              "service_code": "sanitation", "code": "ubnd-hue"},
         query={**point, "generation": "2025", "category": "sanitation",
                "service_code": "sanitation", "q": "Phường Vỹ Dạ, Thành phố Huế"},
         bodies={
