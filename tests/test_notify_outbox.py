@@ -152,3 +152,15 @@ def test_the_body_and_its_signature_are_the_same_on_every_attempt() -> None:
     assert signing.verify("k", first, signing.signature("k", again))
     assert not signing.verify("other", first, signing.signature("k", first))
     assert not signing.verify("k", first + b" ", signing.signature("k", first))
+
+
+def test_the_overdue_check_uses_its_partial_index(conn: Connection) -> None:
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from gis_service.notify.overdue import due_reports  # noqa: PLC0415
+
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    query = due_reports(NOW)
+    compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+    plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
+    assert "ix_report_open_due" in plan, plan

@@ -461,3 +461,11 @@ overdue_notice = Table(
     Column("due_at", DateTime(timezone=True), primary_key=True),
     Column("noticed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# The overdue check's scan (notify/overdue.py): open, live reports by deadline; imported rows
+# (import_batch set) never enter it, so bulk imports do not pay for it.
+OPEN_DUE_PREDICATE = (
+    "status IN ('received', 'accepted', 'assigned', 'in_progress', 'reopened') "
+    "AND import_batch IS NULL"
+)
+Index("ix_report_open_due", report.c.due_at, postgresql_where=text(OPEN_DUE_PREDICATE))

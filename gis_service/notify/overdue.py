@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, DateTime, Text, bindparam, exists, func, literal, select
+from sqlalchemy import Connection, DateTime, Select, Text, bindparam, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from gis_service.db.schema import overdue_notice, report, report_event
@@ -20,6 +20,19 @@ from gis_service.notify.outbox import enqueue
 from gis_service.reports.lifecycle import OPEN_STATUSES
 
 OVERDUE_ACTOR = "system:overdue"
+
+
+def due_reports(now: dt.datetime) -> Select[tuple[int, dt.datetime]]:
+    """Open live reports past their deadline at ``now`` whose deadline was not noticed yet
+    (the index ``ix_report_open_due`` covers the predicate: keep them in step)."""
+    return (
+        select(report.c.id, report.c.due_at)
+        .where(report.c.status.in_(OPEN_STATUSES),
+               report.c.due_at < bindparam("now", now, DateTime(timezone=True)),
+               report.c.import_batch.is_(None),
+               ~exists().where(overdue_notice.c.report_id == report.c.id,
+                               overdue_notice.c.due_at == report.c.due_at))
+    )
 
 
 def mark_overdue(conn: Connection, now: dt.datetime) -> list[int]:
@@ -31,13 +44,7 @@ def mark_overdue(conn: Connection, now: dt.datetime) -> list[int]:
     [7, 12]
     """
     at = bindparam("now", now, DateTime(timezone=True))
-    due = (
-        select(report.c.id, report.c.due_at)
-        .where(report.c.status.in_(OPEN_STATUSES), report.c.due_at < at,
-               report.c.import_batch.is_(None),
-               ~exists().where(overdue_notice.c.report_id == report.c.id,
-                               overdue_notice.c.due_at == report.c.due_at))
-    )
+    due = due_reports(now)
     noticed = (
         insert(overdue_notice)
         .from_select(["report_id", "due_at"], due)
