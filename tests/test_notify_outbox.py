@@ -110,7 +110,7 @@ def test_claims_lease_and_settle(conn: Connection, agency_id: int) -> None:
     # Leased: nobody else gets them until the lease runs out.
     assert claim(conn, limit=10, lease=lease, max_attempts=3) == []
     hook, mail = first
-    assert delivered(conn, hook)
+    assert delivered(conn, [hook]) == 1
     assert failed(conn, mail, "HTTP 500", retry_in=dt.timedelta(0), max_attempts=3) == "retrying"
     # A stale claim (a worker whose lease was taken over) cannot overwrite the new holder's.
     again = claim(conn, limit=10, lease=lease, max_attempts=3)

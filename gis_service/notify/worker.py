@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gis_service.config import NotifySettings
 from gis_service.errors import DeliveryFailed
@@ -26,6 +26,8 @@ from gis_service.notify.overdue import mark_overdue
 from gis_service.notify.retry import retry_delay
 
 log = logging.getLogger(__name__)
+#: At most this many rounds of ``concurrency`` requests per claim.
+MAX_ROUNDS = 4
 
 
 @dataclass
@@ -54,6 +56,14 @@ class Worker:
     tally: Tally = field(default_factory=Tally)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def batch_size(self) -> int:
+        """Rows claimed at a time: ``concurrency`` per round of requests, as many rounds as fit
+        in half the lease even if every request runs to its timeout (1 at the minimum lease,
+        3 by default), so a batch's last row is sent well before its lease runs out."""
+        rounds = int(self.settings.lease_s // (2 * self.settings.timeout_s))
+        return self.settings.concurrency * min(max(rounds, 1), MAX_ROUNDS)
+
     def run(self, *, once: bool = False) -> Tally:
         """Deliver until stopped; ``once``: check overdue once, deliver what is due, return."""
         next_check = 0.0
@@ -76,28 +86,37 @@ class Worker:
         return found
 
     def deliver_batch(self, pool: ThreadPoolExecutor) -> int:
-        """Claim up to ``concurrency`` due rows and deliver them in parallel; return how many."""
+        """Claim up to :attr:`batch_size` due rows, deliver them ``concurrency`` at a time,
+        record the outcomes in one transaction; return how many rows were claimed."""
         with self.engine.begin() as conn:
-            claimed = outbox.claim(conn, limit=self.settings.concurrency,
+            outbox.without_commit_wait(conn)
+            claimed = outbox.claim(conn, limit=self.batch_size,
                                    lease=dt.timedelta(seconds=self.settings.lease_s),
                                    max_attempts=self.settings.max_attempts)
-        list(pool.map(self.deliver, claimed))
+        if claimed:
+            self._settle(list(zip(claimed, pool.map(self.attempt, claimed), strict=True)))
         return len(claimed)
 
-    def deliver(self, claimed: outbox.Claimed) -> None:
-        """Send one row and record the outcome (never raises: a bug is a failed attempt)."""
+    def attempt(self, claimed: outbox.Claimed) -> str | None:
+        """Send one row; the error to record, or None when delivered (never raises: a bug in
+        one delivery is a failed attempt, not a stopped worker)."""
         try:
             self._send(claimed)
         except DeliveryFailed as exc:
-            self._failed(claimed, exc.detail)
-            return
+            return exc.detail
         except Exception as exc:  # a bug must not stop the other deliveries
             log.exception("delivery %s: unexpected error", claimed.delivery_id)
-            self._failed(claimed, f"unexpected error in the worker: {type(exc).__name__}")
-            return
+            return f"unexpected error in the worker: {type(exc).__name__}"
+        return None
+
+    def _settle(self, outcomes: list[tuple[outbox.Claimed, str | None]]) -> None:
+        failures = [(claimed, error) for claimed, error in outcomes if error is not None]
         with self.engine.begin() as conn:
-            outbox.delivered(conn, claimed)
-        self._count("delivered")
+            outbox.without_commit_wait(conn)
+            self._count("delivered", outbox.delivered(
+                conn, [claimed for claimed, error in outcomes if error is None]))
+            for claimed, error in failures:
+                self._failed(conn, claimed, error)
 
     def _send(self, claimed: outbox.Claimed) -> None:
         if claimed.channel == "webhook":
@@ -105,17 +124,16 @@ class Worker:
         else:
             mail.send(claimed, self.settings)
 
-    def _failed(self, claimed: outbox.Claimed, error: str) -> None:
+    def _failed(self, conn: Connection, claimed: outbox.Claimed, error: str) -> None:
         delay = retry_delay(claimed.attempts, base_s=self.settings.backoff_s,
                             cap_s=self.settings.backoff_max_s, rng=self.rng)
-        with self.engine.begin() as conn:
-            status = outbox.failed(conn, claimed, error, retry_in=delay,
-                                   max_attempts=self.settings.max_attempts)
+        status = outbox.failed(conn, claimed, error, retry_in=delay,
+                               max_attempts=self.settings.max_attempts)
         log.warning("delivery %s attempt %d failed (%s): %s", claimed.delivery_id,
                     claimed.attempts, status or "lease lost", error)
         if status is not None:
             self._count(status)
 
-    def _count(self, outcome: str) -> None:
+    def _count(self, outcome: str, count: int = 1) -> None:
         with self._lock:
-            setattr(self.tally, outcome, getattr(self.tally, outcome) + 1)
+            setattr(self.tally, outcome, getattr(self.tally, outcome) + count)
