@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 
-from gis_service.auth import Forbidden
 from gis_service.db.schema import CHANNEL_KINDS, DELIVERY_STATUSES
+from gis_service.errors import Forbidden
 from gis_service.notify import log
 from gis_service.web.access import required_principal
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
