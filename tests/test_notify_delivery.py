@@ -256,3 +256,43 @@ def test_the_outbox_row_exists_iff_the_events_transaction_committed(db: OutboxDB
     assert _outbox(db) == []
     _assign(db, 1)
     assert [row[1] for row in _outbox(db)] == ["pending"]
+
+
+def test_the_cli_delivers_lists_and_retries_dead_letters(
+        db: OutboxDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from gis_service.cli import main  # noqa: PLC0415
+
+    for name, value in {"DATABASE_URL": db.url, "GIS_NOTIFY_MAX_ATTEMPTS": "1",
+                        "GIS_NOTIFY_TIMEOUT_S": "0.5", "GIS_NOTIFY_LEASE_S": "2"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    _channels(db, _hook(free_port()))
+    _assign(db, 1)
+    runner = CliRunner()
+    ran = runner.invoke(main, ["notify", "run", "--once"])
+    assert ran.exit_code == 0, ran.output
+    assert "0 delivered, 0 to retry, 1 dead" in ran.output
+    listed = runner.invoke(main, ["notify", "deliveries", AGENCY, "--status", "dead"])
+    assert listed.exit_code == 0 and f"{SECRET_ENV} is not set" in listed.output, listed.output
+    unknown = runner.invoke(main, ["notify", "deliveries", "no-such-agency"])
+    assert unknown.exit_code == 1 and "no agency 'no-such-agency'" in unknown.output
+    retried = runner.invoke(main, ["notify", "retry", "--agency", AGENCY])
+    assert retried.exit_code == 0 and "1 dead letters queued again" in retried.output
+    assert [row[1:3] for row in _outbox(db)] == [("pending", 0)]
+
+
+def test_the_demo_runs_a_worker_beside_the_server_and_stops_it(db: OutboxDB) -> None:
+    from gis_service.notify.process import worker_beside  # noqa: PLC0415
+
+    script = Script()
+    with http_receiver(script) as port:
+        _channels(db, _hook(port))
+        _assign(db, 2)
+        env = {**os.environ, "DATABASE_URL": db.url, SECRET_ENV: SECRET, "GIS_NOTIFY_POLL_S": "0.1"}
+        with worker_beside(env) as child:
+            wait_for(lambda: _all(db, "delivered"), timeout_s=60)
+            assert child.poll() is None  # still serving
+        assert child.returncode == 0  # stopped by SIGTERM, cleanly
+    _check_signed(script.received)
