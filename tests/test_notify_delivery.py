@@ -296,3 +296,23 @@ def test_the_demo_runs_a_worker_beside_the_server_and_stops_it(db: OutboxDB) -> 
             assert child.poll() is None  # still serving
         assert child.returncode == 0  # stopped by SIGTERM, cleanly
     _check_signed(script.received)
+
+
+def test_a_worker_outlives_an_unreachable_database(settings: Settings) -> None:
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
+    nowhere = make_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none", settings)
+    worker = Worker(nowhere, FAST, {})
+    with pytest.raises(OperationalError):
+        worker.run(once=True)  # --once reports it (exit 1)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        wait_for(lambda: True)
+        thread.join(1.0)
+        assert thread.is_alive()  # waiting for the database, not dead
+    finally:
+        worker.stop.set()
+        thread.join(10)
+        nowhere.dispose()
+    assert not thread.is_alive()

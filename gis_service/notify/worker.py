@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from gis_service.config import NotifySettings
 from gis_service.errors import DeliveryFailed
@@ -28,6 +29,8 @@ from gis_service.notify.retry import retry_delay
 log = logging.getLogger(__name__)
 #: At most this many rounds of ``concurrency`` requests per claim.
 MAX_ROUNDS = 4
+#: How long a worker waits for an unreachable database before trying again.
+DB_RETRY_S = 2.0
 
 
 @dataclass
@@ -69,10 +72,20 @@ class Worker:
         next_check = 0.0
         with ThreadPoolExecutor(self.settings.concurrency, "notify") as pool:
             while not self.stop.is_set():
-                if time.monotonic() >= next_check:
-                    self.check_overdue()
-                    next_check = time.monotonic() + self.settings.overdue_every_s
-                busy = self.deliver_batch(pool)
+                try:
+                    if time.monotonic() >= next_check:
+                        self.check_overdue()
+                        next_check = time.monotonic() + self.settings.overdue_every_s
+                    busy = self.deliver_batch(pool)
+                except OperationalError:
+                    if once:
+                        raise
+                    # The database is down or restarting: nothing is lost (rows in flight
+                    # are retried when their lease runs out); wait and try again.
+                    log.warning("database unreachable; retrying in %g s", DB_RETRY_S,
+                                exc_info=True)
+                    self.stop.wait(DB_RETRY_S)
+                    continue
                 if once and not busy:
                     break
                 if not busy:
