@@ -514,7 +514,8 @@ def test_an_offline_import_on_top_of_stored_reports(configured: Connection, hist
 def test_only_empty_report_tables_are_truncated(configured: Connection, history: Path,
                                                 tmp_path: Path) -> None:
     with configured.begin_nested() as emptied:
-        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key"))
+        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key, "
+                                "notification, overdue_notice"))
         schema = configured.execute(_SCHEMA).all()
         offline = take_offline(configured)
         assert offline.truncated
@@ -522,7 +523,8 @@ def test_only_empty_report_tables_are_truncated(configured: Connection, history:
         assert configured.execute(_SCHEMA).all() == schema
         emptied.rollback()
     with configured.begin_nested() as stored:
-        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key"))
+        configured.execute(text("TRUNCATE report, report_event, report_contact, idempotency_key, "
+                                "notification, overdue_notice"))
         few = import_reports(configured, write_csv(tmp_path / "few.csv", history_rows(history)[:20]))
         offline = take_offline(configured)
         assert not offline.truncated
