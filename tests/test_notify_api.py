@@ -19,9 +19,11 @@ from gis_service.notify.channels import store_channels
 from gis_service.reports.intake import NewReport, submit
 from tests.conftest import ReportsDB, problem
 
-VY_DA = {"lat": 16.4779, "lon": 107.611}
-NEW = {"category": "sanitation", "channel": "app", "description": "Rác ùn ứ đầu kiệt 58",
-       **VY_DA, "reporter": {"phone": "0905111222"}}
+# Away from the points other modules submit to on the shared reports_db (their duplicate
+# lists count open reports of a category within 250 m).
+PLACE = {"lat": 16.3921, "lon": 107.7043}
+NEW = {"category": "roads", "channel": "app", "description": "Ổ gà giữa đường, kiệt 58",
+       **PLACE, "reporter": {"phone": "0905111222"}}
 
 
 def _headers(key: str) -> dict[str, str]:
@@ -35,7 +37,7 @@ def _notifications(reports_db: ReportsDB) -> int:
 
 @pytest.fixture
 def routed_agency(client: FlaskClient, reports_db: ReportsDB) -> Iterator[str]:
-    """The agency Vỹ Dạ's sanitation reports go to, with an e-mail channel (removed after)."""
+    """The agency PLACE's road reports go to, with an e-mail channel (removed after)."""
     first = client.post("/v1/reports", json=NEW, headers=_headers(reports_db.keys["client"]))
     code: str = first.get_json()["report"]["agency"]["code"]
     with reports_db.engine.begin() as conn:
@@ -73,8 +75,8 @@ def test_intake_and_moves_write_outbox_rows(client: FlaskClient, reports_db: Rep
 
 def test_a_rolled_back_intake_leaves_no_outbox_row(reports_db: ReportsDB, routed_agency: str) -> None:
     before = _notifications(reports_db)
-    new = NewReport(category="sanitation", channel="app", description="rolled back",
-                    point=LonLat(VY_DA["lon"], VY_DA["lat"]))
+    new = NewReport(category="roads", channel="app", description="rolled back",
+                    point=LonLat(PLACE["lon"], PLACE["lat"]))
     with reports_db.engine.connect() as conn:
         transaction = conn.begin()
         submit(conn, new, index=IndexCache().get(conn), actor="test", tolerance_m=2000.0)
