@@ -141,6 +141,14 @@ class NotifySettings:
         return found
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")) or "/" in origin.split("://", 1)[1]:
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the environment variable that sets it.
@@ -180,6 +188,9 @@ class Settings:
     tiles_attribution: str = ""
     #: GIS_NOTIFY_* and GIS_SMTP_*: the notification worker (see NotifySettings).
     notify: NotifySettings = field(default_factory=NotifySettings)
+    #: GIS_CORS_WRITE_ORIGINS: comma-separated origins (``https://portal.hue.gov.vn``) whose
+    #: pages may write (POST, PATCH, DELETE) from a browser; public GETs answer any origin.
+    cors_write_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -206,6 +217,8 @@ class Settings:
             tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
             tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
             notify=NotifySettings.from_env(env),
+            cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
+                                     default.cors_write_origins),
         )
 
     @property
