@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -69,6 +69,85 @@ def _tiles_url(raw: str) -> str:
     return raw
 
 
+def _boolean(raw: str) -> bool:
+    # Only these spellings: 'false' must never be read as true.
+    words = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+    if raw.lower() not in words:
+        raise ValueError("must be true or false (1/0, yes/no)")
+    return words[raw.lower()]
+
+
+def _any_port(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a port between 1 and 65535")
+    return value
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The notification worker and its SMTP server (``GIS_NOTIFY_*``, ``GIS_SMTP_*``).
+
+    >>> NotifySettings.from_env({"GIS_NOTIFY_MAX_ATTEMPTS": "3"}).max_attempts
+    3
+    """
+
+    #: GIS_NOTIFY_TIMEOUT_S: one webhook request or SMTP conversation, at most.
+    timeout_s: float = 10.0
+    #: GIS_NOTIFY_LEASE_S: a claimed row is another worker's to retry after this (a crash).
+    lease_s: float = 60.0
+    #: GIS_NOTIFY_MAX_ATTEMPTS: after this many failed attempts a delivery is dead.
+    max_attempts: int = 12
+    #: GIS_NOTIFY_BACKOFF_S / GIS_NOTIFY_BACKOFF_MAX_S: first retry delay, doubling up to the cap.
+    backoff_s: float = 30.0
+    backoff_max_s: float = 3600.0
+    #: GIS_NOTIFY_POLL_S: how often an idle worker looks for due rows.
+    poll_s: float = 1.0
+    #: GIS_NOTIFY_OVERDUE_EVERY_S: how often the worker looks for newly overdue reports.
+    overdue_every_s: float = 60.0
+    #: GIS_NOTIFY_CONCURRENCY: deliveries in flight at once per worker (rows claimed at a time).
+    concurrency: int = 4
+    #: GIS_SMTP_HOST (empty: e-mail channels fail, and are retried, until it is set), _PORT.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    #: GIS_SMTP_SENDER: the From address of notification e-mails.
+    smtp_sender: str = "paht-gis@localhost"
+    #: GIS_SMTP_STARTTLS: upgrade the connection with STARTTLS before sending.
+    smtp_starttls: bool = False
+    #: GIS_SMTP_USER / GIS_SMTP_PASSWORD: log in when a user is given.
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
+        d = cls()
+        found = cls(
+            timeout_s=_read(env, "GIS_NOTIFY_TIMEOUT_S", _positive_float, d.timeout_s),
+            lease_s=_read(env, "GIS_NOTIFY_LEASE_S", _positive_float, d.lease_s),
+            max_attempts=_read(env, "GIS_NOTIFY_MAX_ATTEMPTS", _positive_int, d.max_attempts),
+            backoff_s=_read(env, "GIS_NOTIFY_BACKOFF_S", _positive_float, d.backoff_s),
+            backoff_max_s=_read(env, "GIS_NOTIFY_BACKOFF_MAX_S", _positive_float, d.backoff_max_s),
+            poll_s=_read(env, "GIS_NOTIFY_POLL_S", _positive_float, d.poll_s),
+            overdue_every_s=_read(env, "GIS_NOTIFY_OVERDUE_EVERY_S", _positive_float,
+                                  d.overdue_every_s),
+            concurrency=_read(env, "GIS_NOTIFY_CONCURRENCY", _positive_int, d.concurrency),
+            smtp_host=env.get("GIS_SMTP_HOST") or d.smtp_host,
+            smtp_port=_read(env, "GIS_SMTP_PORT", _any_port, d.smtp_port),
+            smtp_sender=env.get("GIS_SMTP_SENDER") or d.smtp_sender,
+            smtp_starttls=_read(env, "GIS_SMTP_STARTTLS", _boolean, d.smtp_starttls),
+            smtp_user=env.get("GIS_SMTP_USER") or d.smtp_user,
+            smtp_password=env.get("GIS_SMTP_PASSWORD") or d.smtp_password,
+        )
+        # A request may last the whole timeout (and an SMTP conversation a few of them): a
+        # lease shorter than that hands rows still in flight to another worker.
+        if found.lease_s < 3 * found.timeout_s:
+            raise ConfigError(f"GIS_NOTIFY_LEASE_S={found.lease_s:g} must be at least 3 x "
+                              f"GIS_NOTIFY_TIMEOUT_S ({found.timeout_s:g})")
+        if found.backoff_max_s < found.backoff_s:
+            raise ConfigError("GIS_NOTIFY_BACKOFF_MAX_S must be at least GIS_NOTIFY_BACKOFF_S")
+        return found
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
     for origin in origins:
@@ -119,6 +198,8 @@ class Settings:
     tiles_url: str = ""
     #: GIS_TILES_ATTRIBUTION: credit shown under the tiles (default: the tile server's host).
     tiles_attribution: str = ""
+    #: GIS_NOTIFY_* and GIS_SMTP_*: the notification worker (see NotifySettings).
+    notify: NotifySettings = field(default_factory=NotifySettings)
     #: GIS_CORS_WRITE_ORIGINS: comma-separated origins (``https://portal.hue.gov.vn``) whose
     #: pages may write (POST, PATCH, DELETE) from a browser; public GETs answer any origin.
     cors_write_origins: tuple[str, ...] = ()
@@ -150,6 +231,7 @@ class Settings:
             max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
             tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
             tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
+            notify=NotifySettings.from_env(env),
             cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
                                      default.cors_write_origins),
         )

@@ -104,3 +104,12 @@ class LocationTooVague(Unprocessable):
 
     def members(self) -> dict[str, object]:
         return {"candidates": self.candidates}
+
+
+class DeliveryFailed(GisError):
+    """A notification could not be delivered this time (the worker retries it); the message
+    goes to the agency's delivery log, so it names the cause, never a secret."""
+
+    status = 502
+    code = "delivery_failed"
+    title = "Delivery failed"

@@ -47,7 +47,8 @@ CHECKS = [
 PER_ITEM_ERRORS = frozenset({"POST /v1/geocode/batch"})
 #: Writes that need more than a client key.
 AGENCY_OPERATIONS = frozenset({"PATCH /v1/reports/{public_id}",
-                               "POST /v1/reports/{public_id}/public-text"})
+                               "POST /v1/reports/{public_id}/public-text",
+                               "GET /v1/agencies/{code}/deliveries"})
 PASSES = ("positive", "known", "negative")
 
 
@@ -129,7 +130,7 @@ def known_values(engine: Engine, keys: Keys) -> Known:
     point = {"lat": 16.4779, "lon": 107.611}
     return Known(
         path={"public_id": public_id, "service_request_id": public_id, "token": public_id,
-              "service_code": "sanitation"},
+              "service_code": "sanitation", "code": "ubnd-hue"},
         query={**point, "generation": "2025", "category": "sanitation",
                "service_code": "sanitation", "q": "Phường Vỹ Dạ, Thành phố Huế"},
         bodies={

@@ -515,7 +515,7 @@ def test_an_offline_import_on_top_of_stored_reports(configured: Connection, hist
 
 
 EMPTY_REPORT_TABLES = ("TRUNCATE report, report_event, report_contact, report_rating, "
-                       "idempotency_key")
+                       "idempotency_key, notification, overdue_notice")
 
 
 @pytest.mark.realdata

@@ -10,6 +10,7 @@ from gis_service.cli.db import db
 from gis_service.cli.demo import demo
 from gis_service.cli.keys import keys
 from gis_service.cli.notebooks import notebooks
+from gis_service.cli.notify import notify
 from gis_service.cli.reports import reports
 from gis_service.cli.serve import serve
 from gis_service.config import ConfigError, Settings
@@ -34,3 +35,4 @@ main.add_command(boundaries)
 main.add_command(reports)
 main.add_command(notebooks)
 main.add_command(keys)
+main.add_command(notify)

@@ -10,6 +10,7 @@ from gis_service.boundaries.manifest import load_manifest, manifests_dir
 from gis_service.cli.context import AppContext
 from gis_service.db import migrate
 from gis_service.db.engine import shown_url
+from gis_service.notify.process import worker_beside
 from gis_service.reports.sample import load_sample_history
 from gis_service.reports.setup import load_config
 from gis_service.serving import serve
@@ -49,5 +50,7 @@ def demo(app: AppContext, then_serve: bool) -> None:
 
     if then_serve:
         click.echo(f"serving on http://{settings.host}:{settings.port}  (maps /maps, API docs "
-                   "/docs, health /healthz, reverse /v1/reverse?lat=16.4779&lon=107.611)")
-        serve(settings)
+                   "/docs, health /healthz, reverse /v1/reverse?lat=16.4779&lon=107.611), "
+                   "with the notification worker beside it")
+        with worker_beside():
+            serve(settings)

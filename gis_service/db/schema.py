@@ -376,7 +376,7 @@ report_event = Table(
     Column("team", Text),
     CheckConstraint(
         "kind IN ('created', 'routed', 'status', 'escalated', 'rating', 'duplicate', 'note', "
-        "'public_text', 'placed')",
+        "'public_text', 'placed', 'overdue')",
         name="kind",
     ),
     Index("ix_report_event_report_id_at", "report_id", "at"),
@@ -443,3 +443,78 @@ api_key_usage = Table(
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Column("requests", Integer, nullable=False),
 )
+
+# -- notifications (issue 14, migration 0007_notification_outbox) ---------------------------
+CHANNEL_KINDS = ("webhook", "email")
+DELIVERY_STATUSES = ("pending", "retrying", "delivered", "dead")
+
+# How an agency is notified, from agencies.toml. A webhook names the environment variable
+# that holds its HMAC secret: the secret itself is never in the repository or the database.
+agency_channel = Table(
+    "agency_channel",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agency.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    # The webhook's URL or the e-mail address.
+    Column("target", Text, nullable=False),
+    Column("secret_env", Text),
+    UniqueConstraint("agency_id", "kind", "target"),
+    CheckConstraint(_in("kind", CHANNEL_KINDS), name="kind"),
+    CheckConstraint("(kind = 'webhook') = (secret_env IS NOT NULL)", name="webhook_secret"),
+)
+
+# The transactional outbox: one row per event, recipient and channel, written in the event's
+# transaction (so it exists iff the event committed) and delivered by `gis-service notify run`.
+# The channel is copied in, so a later config change does not redirect history.
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    # The same on every attempt: receivers drop repeats by it.
+    Column("delivery_id", Uuid, nullable=False, unique=True, server_default=func.gen_random_uuid()),
+    Column("event_id", BigInteger, ForeignKey("report_event.id"), nullable=False),
+    Column("report_id", BigInteger, ForeignKey("report.id"), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("secret_env", Text),
+    # The event as it was when written; the body sent is this plus the delivery id.
+    Column("payload", JSONB, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # When the row may next be claimed; while a worker holds it, the end of its lease (a worker
+    # that dies leaves the row to be claimed again once the lease runs out).
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lease_token", Uuid),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("event_id", "agency_id", "channel", "target"),
+    CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    CheckConstraint(_in("channel", CHANNEL_KINDS), name="channel"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    Index("ix_notification_due", "next_attempt_at",
+          postgresql_where=text("status IN ('pending', 'retrying')")),
+    Index("ix_notification_agency_id_id", "agency_id", "id"),
+    Index("ix_notification_report_id", "report_id"),
+)
+
+# One row per report and deadline that passed: the overdue check's memory, so each deadline
+# gives one `overdue` event however often (and in however many workers) the check runs.
+overdue_notice = Table(
+    "overdue_notice",
+    metadata,
+    Column("report_id", BigInteger, ForeignKey("report.id"), primary_key=True),
+    Column("due_at", DateTime(timezone=True), primary_key=True),
+    Column("noticed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The overdue check's scan (notify/overdue.py): open, live reports by deadline; imported rows
+# (import_batch set) never enter it, so bulk imports do not pay for it.
+OPEN_DUE_PREDICATE = (
+    "status IN ('received', 'accepted', 'assigned', 'in_progress', 'reopened') "
+    "AND import_batch IS NULL"
+)
+Index("ix_report_open_due", report.c.due_at, postgresql_where=text(OPEN_DUE_PREDICATE))

@@ -59,6 +59,7 @@ from gis_service.db.schema import (
     report_event,
 )
 from gis_service.errors import DataError
+from gis_service.notify.channels import store_channels
 from gis_service.reports.agency_config import (
     CODE_PATTERN,
     PARENT,
@@ -112,6 +113,8 @@ class AgencyLoad:
     rules_updated: int
     rules_deleted: int
     skipped_rules: tuple[str, ...]
+    #: Notification channels inserted, changed or deleted.
+    channels_written: int = 0
 
     def describe(self) -> str:
         lines = [
@@ -126,6 +129,8 @@ class AgencyLoad:
                          + (" ..." if len(self.retained) > 10 else ""))
         if self.skipped_rules:
             lines.append(f"  skipped rules for other generations: {', '.join(self.skipped_rules)}")
+        if self.channels_written:
+            lines.append(f"  notification channels: {self.channels_written} written")
         return "\n".join(lines)
 
 
@@ -153,12 +158,14 @@ def load_agencies(conn: Connection, path: Path, *, generation_code: str | None =
         inserted, touched = _upsert_agencies(conn, wanted)
         ids = _agency_ids(conn, [a.code for a in wanted])
         touched |= _set_supervisors(conn, wanted, ids)
+        channels = store_channels(conn, {a.code: a.channels for a in config.agencies}, ids)
         rules_deleted = _delete_absent_rules(conn, [r.code for r in rules])
         rules_inserted, rules_updated = _upsert_rules(conn, rules, ids, unit_ids)
         deleted, retained = _delete_absent_agencies(conn, [a.code for a in wanted])
     return AgencyLoad(
         config.source, generation.code, len(wanted), inserted, len(touched) - inserted,
         deleted, retained, len(rules), rules_inserted, rules_updated, rules_deleted, skipped,
+        channels_written=channels,
     )
 
 

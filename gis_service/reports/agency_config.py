@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from gis_service import tomlcheck
 from gis_service.db.schema import AGENCY_KINDS, LEVELS
 from gis_service.errors import DataError
+from gis_service.notify.channel_config import NOTIFY_KEY, ChannelSpec, read_channels
 
 AGENCIES_FILE = "agencies.toml"
 #: ``supervisor = "parent"`` in a [[committees]] entry: the agency answering for the parent unit.
@@ -39,7 +40,7 @@ _LAT = (7.0, 24.0)
 #: Agency and rule codes (a committee code template is checked once rendered).
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.{}-]{0,79}")
 
-_AGENCY_KEYS = {"code", "name", "kind", "supervisor", "unit", "unit_level", "email"}
+_AGENCY_KEYS = {"code", "name", "kind", "supervisor", "unit", "unit_level", "email", NOTIFY_KEY}
 _COMMITTEE_KEYS = {"level", "kind", "code", "name", "supervisor"}
 _RULE_KEYS = {"code", "agency", "categories", "priority", "description", "approximate", "unit",
               "unit_level", "generation", "polygon", "line", "buffer_m"}
@@ -66,6 +67,8 @@ class AgencySpec:
     unit: UnitRef | None
     email: str | None
     where: str
+    #: How the agency is notified ([[agency.notify]]); none: it is not.
+    channels: tuple[ChannelSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ def _agency(table: Mapping[str, Any], where: str) -> AgencySpec:
         unit=_unit_ref(table, where),
         email=tomlcheck.optional_string(table, "email", where),
         where=where,
+        channels=read_channels(table, where),
     )
 
 

@@ -21,6 +21,7 @@ from gis_service.boundaries import generations
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit, report, report_event
 from gis_service.errors import Conflict, InvalidInput, NotFound
+from gis_service.notify.outbox import enqueue
 from gis_service.reports.intake import routed_values
 from gis_service.reports.placement import Placement
 
@@ -64,9 +65,11 @@ def place_held(conn: Connection, report_id: int, *, actor: str, point: LonLat | 
     event_id = conn.execute(insert(report_event).values(
         report_id=report_id, at=now, actor=actor, kind="placed", from_status=HELD,
         to_status="received", note=text).returning(report_event.c.id)).scalar_one()
-    conn.execute(insert(report_event).values(
+    routed_event = conn.execute(insert(report_event).values(
         report_id=report_id, at=now, actor="system:routing", kind="routed",
-        agency_id=routed.decision.agency_id, note=routed.decision.reason))
+        agency_id=routed.decision.agency_id, note=routed.decision.reason)
+        .returning(report_event.c.id)).scalar_one()
+    enqueue(conn, [routed_event])  # the ward's agency hears of it once it is placed
     return Placed(report_id, public_id, routed.decision.agency_id, event_id)
 
 

@@ -22,6 +22,7 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import InvalidInput, NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex
+from gis_service.notify.outbox import enqueue
 from gis_service.redaction import search_text
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.operations_centre import operations_centre_id
@@ -237,13 +238,15 @@ def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
     ).scalar_one()
     _store_contact(conn, report_id, new.reporter)
     created_note = "; ".join(p for p in (f"via {new.channel}", conflict) if p)
-    conn.execute(insert(report_event), [
+    events = conn.execute(insert(report_event).returning(report_event.c.id), [
         {"report_id": report_id, "at": now, "actor": actor, "kind": "created",
          "to_status": "received", "agency_id": None, "note": created_note},
         {"report_id": report_id, "at": now, "actor": "system:routing", "kind": "routed",
          "to_status": None, "agency_id": routed.decision.agency_id,
          "note": routed.decision.reason},
-    ])
+    ]).scalars().all()
+    # The routed agency's notifications, committed with the report or not at all.
+    enqueue(conn, events)
     return report_id
 
 
@@ -264,7 +267,7 @@ def hold(conn: Connection, new: NewReport, vague: Vague, *, actor: str, now: dt.
     _store_contact(conn, report_id, new.reporter)
     candidates = "; ".join(f"{c.unit.name} ({c.precision}, {c.confidence:.2f})"
                            for c in vague.candidates) or "none"
-    conn.execute(insert(report_event), [
+    events = conn.execute(insert(report_event).returning(report_event.c.id), [
         {"report_id": report_id, "at": now, "actor": actor, "kind": "created",
          "to_status": "needs_location", "agency_id": None,
          "note": f"via {new.channel}; location needed: {vague.reason}"},
@@ -272,7 +275,8 @@ def hold(conn: Connection, new: NewReport, vague: Vague, *, actor: str, now: dt.
          "to_status": None, "agency_id": centre,
          "note": f"held for the operations centre until placed: {vague.reason}; "
                  f"candidates: {candidates}"},
-    ])
+    ]).scalars().all()
+    enqueue(conn, events)  # the operations centre is told it has a report to place
     return report_id
 
 

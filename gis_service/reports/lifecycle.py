@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.db.schema import agency, report, report_event
 from gis_service.errors import Conflict, InvalidInput, NotFound
+from gis_service.notify.outbox import enqueue, enqueue_escalations
 from gis_service.reports.reopening import reopened_deadline
 
 # The one table of allowed moves: from each state, the states it may go to.
@@ -66,6 +67,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 #: Work still to be done: these can be overdue, escalated and marked duplicate.
 OPEN_STATUSES = ("needs_location", "received", "accepted", "assigned", "in_progress",
                  "reopened")
+#: Open and running against a deadline: a report held for its location has none yet.
+DEADLINE_STATUSES = tuple(status for status in OPEN_STATUSES if status != "needs_location")
 TERMINAL_STATUSES = ("rejected", "closed", "duplicate")
 #: Each further week overdue escalates one level higher.
 ESCALATION_STEP = dt.timedelta(days=7)
@@ -189,6 +192,7 @@ def transition(
                 public_note=answer.public_note, team=answer.team, agency_id=answer.agency_id)
         .returning(report_event.c.id)
     ).scalar_one()
+    enqueue(conn, [event_id])  # notifies only the moves that put it on an agency's desk
     return Transition(report_id, public_id, current, to_status, moved_at, event_id)
 
 
@@ -348,4 +352,5 @@ def escalate_overdue(conn: Connection, now: dt.datetime, *,
         .add_cte(events, stamped)
         .order_by(source.c.code, report.c.id, due.c.level)
     ).all()
+    enqueue_escalations(conn, [(row[0], row[4]) for row in rows])
     return [Escalation(*row) for row in rows]

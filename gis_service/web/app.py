@@ -16,6 +16,7 @@ from gis_service.web import cors, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
+from gis_service.web.deliveries import blp as deliveries_blp
 from gis_service.web.geocode import blp as geocode_blp
 from gis_service.web.health import blp as health_blp
 from gis_service.web.hotspots import blp as hotspots_blp
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp, open311_blp, hotspots_blp,
-                      coverage_blp):
+                      coverage_blp, deliveries_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
