@@ -120,7 +120,7 @@ def poisson_rates(further: ArrayLike, exposure_days: ArrayLike, level: float = 0
 
     >>> rates = poisson_rates([20, 0], [100.0, 50.0])
     >>> rates.rate.tolist(), rates.low.round(3).tolist(), rates.high.round(3).tolist()
-    ([0.2, 0.0], [0.125, 0.0], [0.3, 0.038])
+    ([0.2, 0.0], [0.125, 0.0], [0.301, 0.038])
     >>> rates.delay_days.round(1).tolist()
     [5.0, inf]
     """
