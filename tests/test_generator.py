@@ -22,9 +22,11 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from gis_service.analysis.duplicate_grouping import generated_reports, grouping_quality
 from gis_service.analysis.statistics.reporting_rates import poisson_rates
 from gis_service.db.schema import CHANNELS, LOCATION_SOURCES, REPORT_STATUSES
 from gis_service.errors import InvalidInput
+from gis_service.reports.duplicates import RADIUS_M
 from gis_service.reports.importing.format import COLUMNS, TIME_COLUMNS
 from gis_service.synthetic import generator, mix, seasons, texts
 from gis_service.synthetic.generator import Commune, GeneratedHistory, generate, load_communes
@@ -289,9 +291,22 @@ def test_duplicates_point_to_their_original(small: Run) -> None:
     dy = (lat - original["lat"].astype(float).to_numpy()) * METRES_PER_DEGREE
     distance = np.hypot(dx, dy)
     assert np.median(distance) < 80
-    assert np.percentile(distance, 95) < 250  # within the intake's duplicate search radius
+    assert np.percentile(distance, 95) < RADIUS_M  # within the intake's duplicate search radius
     # One original per reported incident.
     assert r.loc[r["status"] != "duplicate", "incident_id"].is_unique
+
+
+def test_duplicate_grouping_against_the_incidents(small: Run) -> None:
+    """The links the estimators use are the incidents exactly; the intake's rule at its radius
+    merges fewer distinct incidents in the dense urban wards than the old 250 m did, for the
+    same recall (the full figures: benchmarks/duplicate_grouping.py, README)."""
+    reports = generated_reports(small.history.reports_path, small.history.incidents_path)
+    quality = grouping_quality(reports, (250.0, RADIUS_M)).set_index(["grouping", "setting"])
+    assert (quality.loc["links", ["precision", "recall"]] == 1.0).all().all()
+    new, old = quality.loc[f"rule {RADIUS_M:g} m"], quality.loc["rule 250 m"]
+    assert new.loc["urban", "precision"] >= max(old.loc["urban", "precision"], 0.9)
+    assert (new["recall"] >= old["recall"] - 0.02).all()
+    assert (new["recall"] > 0.7).all() and new.loc["rural", "precision"] > 0.98
 
 
 def test_contacts_are_fake_and_reachable(small: Run) -> None:
