@@ -21,7 +21,7 @@ UNKNOWN_QUERY = [
 
 @pytest.mark.parametrize("url", UNKNOWN_QUERY)
 def test_an_unknown_query_parameter_is_named(client: FlaskClient, url: str) -> None:
-    name = url.rsplit("&", 1)[-1].split("?")[-1].split("=")[0]
+    name = url.rsplit("&", 1)[-1].rsplit("?", maxsplit=1)[-1].split("=", maxsplit=1)[0]
     body = problem(client.get(url), 400, name)
     assert name in body["detail"]
 
