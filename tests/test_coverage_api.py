@@ -321,6 +321,12 @@ def test_rate_regression_on_ward_covariates(history_db: HistoryDB) -> None:
     assert list(fit.index) == ["intercept", "urban", "log_density"]
     assert fit.loc["urban", "low"] < 0.2 / 0.06 < fit.loc["urban", "high"]
     assert fit.loc["log_density", "low"] < 1.0 < fit.loc["log_density", "high"]
+    with history_db.engine.connect() as conn:
+        summary = coverage_summary(conn, generation="2019")
+    rows = summary[summary["metric"] == "reporting_rate_ratio"].set_index("setting")
+    assert list(rows.index) == ["intercept", "urban", "log_density"]
+    assert rows["estimate"].to_numpy() == pytest.approx(fit["rate_ratio"].to_numpy())
+    assert rows["calibrated"].isna().all()
 
 
 # -- populated cells without reports -------------------------------------------------------------

@@ -529,8 +529,11 @@ _SUMMARY_COLUMNS = ["metric", "setting", "estimate", "low", "high", "interval"]
 
 
 def _in_time_rows(frame: pd.DataFrame, windows: pd.DataFrame) -> list[dict[str, object]]:
+    """The rate and delay per setting (calibrated) and the regression's rate ratios (its
+    intervals are not part of the calibration study: ``calibrated`` None)."""
     table = windows.join(frame["setting"], on="unit_code")
-    return [dict(row, calibrated=True) for row in reporting_process.setting_rows(table, LEVEL)]
+    return [*(dict(row, calibrated=True) for row in reporting_process.setting_rows(table, LEVEL)),
+            *reporting_process.regression_rows(frame, windows, LEVEL)]
 
 
 def reporting_rates(conn: Connection, *, generation: str = "2025", start: TimeBound | None = None,

@@ -34,8 +34,14 @@ from gis_service.boundaries import generations
 from gis_service.boundaries.frames import units_frame
 from gis_service.errors import InvalidInput
 
-__all__ = ["BY", "METHOD_NOTE", "reporting_rate_regression", "reporting_rates_in_time",
-           "setting_rows", "windows_per_unit"]
+__all__ = [
+    "BY",
+    "METHOD_NOTE",
+    "regression_rows",
+    "reporting_rate_regression",
+    "reporting_rates_in_time",
+    "setting_rows",
+]
 
 BY = ("commune", "setting", "category", "commune_category")
 LEVEL = 0.95
@@ -62,14 +68,6 @@ def _scope(conn: Connection, generation: str, start: TimeBound | None, end: Time
             raise InvalidInput(f"unknown category: {', '.join(unknown)}", field="category")
     return chosen, coverage_sql.Scope(chosen.id, selection.start, selection.end,
                                       selection.categories)
-
-
-def windows_per_unit(conn: Connection, scope: coverage_sql.Scope, codes: pd.Index
-                     ) -> pd.DataFrame:
-    """Incidents, further reports and open days per commune code (every code of ``codes``)."""
-    windows = incident_windows(conn, scope)
-    totals = windows.groupby("unit_code")[["incidents", "further", "exposure_days"]].sum()
-    return totals.reindex(codes, fill_value=0)
 
 
 def _with_rates(table: pd.DataFrame, level: float) -> pd.DataFrame:
@@ -125,6 +123,27 @@ def _covariates(units: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.column_stack([urban, log_density - log_density.mean()]), ("urban", "log_density")
 
 
+def _fit_on_units(units: pd.DataFrame, windows: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The regression on the populated units of ``units`` (population, area_km2, setting)."""
+    units = units[(units["population"].fillna(0) > 0) & (units["area_km2"] > 0)]
+    table = windows.groupby("unit_code")[["further", "exposure_days"]].sum().reindex(
+        units.index, fill_value=0)
+    design, names = _covariates(units)
+    fit = rate_regression(table["further"], table["exposure_days"], design, names, level)
+    return pd.DataFrame({"term": fit.names, "rate_ratio": fit.rate_ratio, "low": fit.low,
+                         "high": fit.high, "dispersion": fit.dispersion})
+
+
+def regression_rows(units: pd.DataFrame, windows: pd.DataFrame, level: float = LEVEL
+                    ) -> list[dict[str, Any]]:
+    """Summary rows of the regression: metric ``reporting_rate_ratio``, setting the term."""
+    fit = _fit_on_units(units, windows, level)
+    method = "Wald on the log scale, sandwich variance (Poisson regression on ward covariates)"
+    return [{"metric": "reporting_rate_ratio", "setting": row.term, "estimate": row.rate_ratio,
+             "low": row.low, "high": row.high, "interval": method}
+            for row in fit.itertuples()]
+
+
 def reporting_rate_regression(conn: Connection, *, generation: str = "2025",
                               start: TimeBound | None = None, end: TimeBound | None = None,
                               categories: str | Iterable[str] | None = None,
@@ -138,12 +157,7 @@ def reporting_rate_regression(conn: Connection, *, generation: str = "2025",
     """
     chosen, scope = _scope(conn, generation, start, end, categories)
     units = units_frame(conn, chosen.code).set_index("code")
-    units = units[(units["population"].fillna(0) > 0) & (units["area_km2"] > 0)]
-    table = windows_per_unit(conn, scope, units.index)
-    design, names = _covariates(units)
-    fit = rate_regression(table["further"], table["exposure_days"], design, names, level)
-    return pd.DataFrame({"term": fit.names, "rate_ratio": fit.rate_ratio, "low": fit.low,
-                         "high": fit.high, "dispersion": fit.dispersion})
+    return _fit_on_units(units, incident_windows(conn, scope), level)
 
 
 def setting_rows(table: pd.DataFrame, level: float = LEVEL) -> list[dict[str, Any]]:

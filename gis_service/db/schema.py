@@ -313,7 +313,7 @@ report = Table(
     Index("ix_report_commune_id", "commune_id"),
     Index("ix_report_category_created_at", "category", "created_at"),
     Index("ix_report_duplicate_of", "duplicate_of"),
-    # For "open reports within 250 m" (gis_service/reports/duplicates.py renders this cast).
+    # For "open reports within 150 m" (gis_service/reports/duplicates.py renders this cast).
     Index("ix_report_geog", text("(geom::geography)"), postgresql_using="gist"),
 )
 

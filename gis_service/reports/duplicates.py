@@ -48,7 +48,8 @@ def duplicate_candidates(
     exclude_report_id: int | None = None,
     limit: int = LIMIT,
 ) -> list[DuplicateCandidate]:
-    """Open reports of ``category`` within 250 m and the 30 days before ``at``, nearest first."""
+    """Open reports of ``category`` within ``RADIUS_M`` (150 m) and the 30 days before ``at``,
+    nearest first."""
     here = func.ST_SetSRID(func.ST_MakePoint(literal(point.lon), literal(point.lat)), 4326)
     distance = func.ST_Distance(sql_cast(report.c.geom, _GEOGRAPHY), sql_cast(here, _GEOGRAPHY))
     query = (
