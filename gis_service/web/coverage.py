@@ -64,8 +64,10 @@ def _options(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """NaN (no reports, no ratings) as null: JSON has no NaN."""
-    return frame.astype(object).where(frame.notna(), None)
+    """NaN (no reports, no ratings) and infinity (a delay no duplicate bounds) as null: JSON
+    has neither."""
+    finite = frame.replace([math.inf, -math.inf], math.nan)
+    return finite.astype(object).where(finite.notna(), None)
 
 
 @blp.route("/coverage")
@@ -103,7 +105,7 @@ def get_summary(args: dict[str, Any]) -> Response:
         response = Response(table.to_csv(index=False), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="coverage_summary.csv"'
         return response
-    rows = [{key: None if isinstance(value, float) and math.isnan(value) else value
+    rows = [{key: None if isinstance(value, float) and not math.isfinite(value) else value
              for key, value in row.items()} for row in table.to_dict("records")]
     body = {"parameters": _options(args), "methods": table.attrs["methods"], "rows": rows}
     return Response(json.dumps(body, ensure_ascii=False, default=str), mimetype="application/json")

@@ -323,10 +323,29 @@ class CoveragePropertiesSchema(Schema):
     """The documented columns of a commune (``/v1/coverage``); the service levels, rates and
     channel shares of the endpoint's description come beside them."""
 
+    code = fields.String(required=True, metadata={"description": "GSO code"})
     name = fields.String(required=True)
     setting = fields.String(required=True, validate=validate.OneOf(["urban", "rural"]))
     population = _number("residents (2019 census, or derived for 2025 wards)")
+    area_km2 = _number("area on the spheroid")
     reports = _number("reports in the period")
+    rate_per_1000 = _number("reports per 1,000 residents")
+    rate_eb = _number("per 1,000, global Empirical Bayes")
+    rate_eb_local = _number("per 1,000, local Empirical Bayes (neighbours)")
+    rate_class = fields.Integer(required=True, metadata={
+        "description": "quintile of rate_eb, 1 (fewest) to 5; 0 without residents"})
+    response_median_h = _number("median hours to a first response (originals)")
+    response_p90_h = _number("90th percentile hours to a first response")
+    resolution_median_h = _number("median hours to resolution")
+    resolution_p90_h = _number("90th percentile hours to resolution")
+    share_within_deadline = _number("share resolved by the deadline")
+    satisfaction = _number("mean rating, 1 to 5")
+    response_index = _number("per-category medians against the province's (1 = as fast)")
+    resolution_index = _number("the same for resolution")
+    share_app = _number("share of reports by app")
+    share_web = _number("share of reports by web")
+    share_hotline = _number("share of reports by hotline")
+    p_under = _number("lower-tail probability of so few reports under the flag model")
     expected = _number("expected reports under the flag model")
     observed_to_expected = _number("reports / expected")
     q_under = _number("Benjamini-Hochberg adjusted lower-tail probability")
@@ -344,13 +363,15 @@ class CoveragePropertiesSchema(Schema):
         "further reports with open days as exposure); calibrated")
     reporting_rate_per_day_low = _number("95% profile likelihood-ratio interval, low end")
     reporting_rate_per_day_high = _number("95% profile likelihood-ratio interval, high end")
-    reporting_delay_days = _number("expected days before an incident's first report (1 / rate)")
+    reporting_delay_days = _number("expected days before an incident's first report (1 / rate; "
+                                   "null when no further report was seen: unbounded)")
     reporting_delay_days_low = _number("95% interval, low end (1 / rate high)")
     reporting_delay_days_high = _number("95% interval, high end (1 / rate low; null = "
                                         "unbounded: no further report seen)")
     reporting_rate = _number("reports per incident, zero-truncated Poisson: NOT calibrated")
     reporting_rate_low = _number("its likelihood-ratio interval, low end")
     reporting_rate_high = _number("its likelihood-ratio interval, high end")
+    unreported_share = _number("exp(-reporting_rate): zero-truncated, NOT calibrated")
     reporting_rate_calibrated = fields.Boolean(required=True, metadata={
         "description": "false: the zero-truncated intervals failed the calibration study"})
 
