@@ -96,7 +96,9 @@ def test_filters_count_what_sql_counts(db: Connection) -> None:
     assert 0 < frame["count"].sum() == expected
     assert frame.attrs["categories"] == ["roads", "sanitation"]
     duplicates = hotspots(db, resolution=7, status="duplicate")["count"].sum()
-    assert 0 < duplicates < frame.attrs["reports"] * 20
+    # Duplicates are about half of the generated reports (reports arrive while an incident is
+    # open, issue 19): some, and fewer than all.
+    assert 0 < duplicates < hotspots(db, resolution=7)["count"].sum()
 
 
 def test_decay_weights_and_wider_rings_still_find_the_market(db: Connection) -> None:

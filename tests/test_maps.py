@@ -30,7 +30,7 @@ from gis_service.maps.assets import (
     use_local_assets,
 )
 from gis_service.maps.boundaries import draw_boundaries
-from gis_service.maps.coverage import draw_coverage, quintile_legend
+from gis_service.maps.coverage import draw_coverage, method_lines, quintile_legend
 from gis_service.maps.hotspots import HotspotLayer, draw_hotspots
 from gis_service.maps.layers import drawn_cells
 from gis_service.web import create_app
@@ -241,7 +241,9 @@ def coverage_frame() -> gpd.GeoDataFrame:
         observed_to_expected=[1.6, 0.5, 0.0, 0.4], under_reporting=[False, False, True, False],
         response_median_h=[12.0, 14.0, np.nan, 20.0], resolution_median_h=[90.0] * 4,
         share_within_deadline=[0.9, 0.8, np.nan, 0.7], satisfaction=[4.0, 3.5, np.nan, 3.0],
-        reporting_rate=[1.3, 1.1, np.nan, 0.8])
+        reporting_rate=[1.3, 1.1, np.nan, 0.8], flag_model=["population_only"] * 4,
+        reporting_rate_per_day=[0.21, 0.18, np.nan, 0.05],
+        reporting_delay_days=[4.8, 5.6, np.nan, 20.0])
 
 
 def test_coverage_page_splits_settings_and_outlines_flagged_communes() -> None:
@@ -254,6 +256,21 @@ def test_coverage_page_splits_settings_and_outlines_flagged_communes() -> None:
     assert "gis-flag" in page and "#045a8d" not in page  # no commune in the 5th quintile
     assert [entry.label for entry in quintile_legend(coverage_frame())] == [
         "0.5 – 0.5", "0.9 – 0.9", "6.0 – 6.0", "48.0 – 48.0"]
+    assert "Reports per day while open (LBG)" in page and "not calibrated" in page
+    assert "significant under-reporting (model: residents only)" in page
+
+
+def test_coverage_page_names_the_method_and_the_flag_model() -> None:
+    """The panel names the reporting-rate method and the model that made the flags."""
+    for model, label in (("population_only", "residents only"),
+                         ("with_setting", "residents and setting")):
+        frame = coverage_frame().assign(flag_model=model)
+        frame.attrs["model"] = model
+        page = map_html(draw_coverage(frame, lines=method_lines(model)))
+        # The panel's HTML sits in a JavaScript string (escaped twice).
+        assert "Liu, Bhandaram \\u0026amp; Garg" in page
+        assert f"Under-reporting flags, model \\u0026#x27;{model}\\u0026#x27; ({label})" in page
+        assert f"significant under-reporting (model: {label})" in page
 
 
 @pytest.mark.parametrize(("path", "query", "field"), [
@@ -266,6 +283,7 @@ def test_coverage_page_splits_settings_and_outlines_flagged_communes() -> None:
     ("/maps/hotspots", {"res": "11", "k": "", "category": "", "from": "", "to": ""}, "res"),
     ("/maps/coverage", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
     ("/maps/coverage", {"attribution": "guess"}, "attribution"),
+    ("/maps/coverage", {"model": "guess"}, "model"),
     ("/maps/boundaries", {"generation": "x" * 40}, "generation"),
 ])
 def test_bad_parameters_are_400_problems(client: FlaskClient, path: str,

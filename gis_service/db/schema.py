@@ -339,7 +339,7 @@ report = Table(
     Index("ix_report_commune_id", "commune_id"),
     Index("ix_report_category_created_at", "category", "created_at"),
     Index("ix_report_duplicate_of", "duplicate_of"),
-    # For "open reports within 250 m" (gis_service/reports/duplicates.py renders this cast).
+    # For "open reports within 150 m" (gis_service/reports/duplicates.py renders this cast).
     Index("ix_report_geog", text("(geom::geography)"), postgresql_using="gist"),
     Index("ix_report_status_due_at", "status", "due_at"),
     # Diacritic-blind search (migration 0007): a trigram GIN index on the folded public text.

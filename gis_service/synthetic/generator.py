@@ -1,11 +1,12 @@
 """Synthetic report histories that look like Huế's, with the truth written alongside.
 
 The history is simulated the way reports arise: incidents happen first, then residents
-report each one zero, one or several times. Because the number of reports per incident is
-drawn from a known model, duplicates carry information about the reporting rate (Liu,
-Bhandaram and Garg, "Quantifying spatial under-reporting disparities in resident
-crowdsourcing", Nature Computational Science, 2024), and the generator writes the true rates
-so estimates can be checked.
+report each one while it is open, as a Poisson process in time at a known per-commune rate,
+until the agency's handling of the first report closes it. So the duplicates made in an
+incident's open window carry information about the reporting rate (Liu, Bhandaram and Garg,
+"Quantifying spatial under-reporting disparities in resident crowdsourcing", Nature
+Computational Science, 2024), and the generator writes the true rates so estimates can be
+checked.
 
 Model (parameters in :class:`GeneratorParams`; defaults in brackets):
 
@@ -20,12 +21,16 @@ Model (parameters in :class:`GeneratorParams`; defaults in brackets):
    Seasonality per category (``seasons``): a peak around Tết (from the ``holidays`` lunar
    calendar) for rubbish, encroachment and noise; the October–November flood season for
    drainage, potholes and trees; summer for epidemic risk; quieter weekends.
-2. **Reports.** Incident *i* in commune *c* is reported ``K ~ Poisson(r_c)`` times, with
-   ``r_c = r_setting · exp(σ z_c − σ²/2)``, ``z_c ~ N(0, 1)`` [urban 1.2, rural 0.6, σ 0.25]
-   (the limit of many residents each reporting with a small probability). ``K = 0``:
-   nobody reports it. The first report (a few hours after the incident) is the original;
-   the others are ``status = duplicate`` with ``duplicate_of`` its public id, hours later,
-   from other residents, with their own channel and point.
+2. **Reports.** While incident *i* of commune *c* is open, residents report it at rate
+   ``λ_c = λ_setting · exp(σ z_c − σ²/2)`` reports per day, ``z_c ~ N(0, 1)`` [urban 0.2,
+   rural 0.06, σ 0.25]: a Poisson process (the limit of many residents each reporting with a
+   small probability). The first report comes after an ``Exponential(λ_c)`` delay (mean
+   ``1/λ_c`` days), unless the incident ends by itself first [``unreported_lifetime_days``
+   10, exponential]: then nobody reports it. The first report is the original; its lifecycle
+   (step 4) closes the incident at its resolution (at its answer if rejected), and the
+   further reports, ``Poisson(λ_c × open days)`` of them at uniform times in the window, are
+   ``status = duplicate`` with ``duplicate_of`` its public id, from other residents, with their
+   own channel and point. Rates vary by commune only, not by category.
 3. **How.** Channel app/web/hotline by setting (hotline for 60% of rural reports); GPS for
    the app, an address geocoded or placed by hand for web and hotline; the point jittered
    around the incident by 10/25/40 m by location source (kept where it was if that would leave
@@ -50,9 +55,10 @@ about 60,000 incidents are simulated and appended in turn, so memory stays bound
 size; within a window rows are in time order.
 
 Files: ``OUT.csv`` (the bulk-import format, :mod:`gis_service.reports.importing.format`),
-``OUT.incidents.csv`` (every incident, reported or not, with its commune's true rate and its
-drawn and observed report counts), ``OUT.truth.json`` (parameters, seed, per-commune and
-per-setting true rates and incident counts).
+``OUT.incidents.csv`` (every incident, reported or not, with its commune's true rate, its first
+report and closing times, and its drawn and observed report counts), ``OUT.truth.json``
+(parameters, seed, per-commune and per-setting true rates, incident counts and the open days
+observed: the exposure).
 """
 
 from __future__ import annotations

@@ -41,6 +41,12 @@ class Outcome:
     closed: IntArray
     satisfaction: npt.NDArray[np.int8]
 
+    @classmethod
+    def join(cls, first: Outcome, second: Outcome, order: IntArray) -> Outcome:
+        """Both outcomes' rows, concatenated and then reordered by ``order``."""
+        return cls(*(np.concatenate([getattr(first, name), getattr(second, name)])[order]
+                     for name in cls.__dataclass_fields__))
+
 
 def _lognormal_seconds(rng: np.random.Generator, median_s: npt.NDArray[np.float64], sigma: float
                        ) -> IntArray:
@@ -62,10 +68,33 @@ def _open_status(now: int, response: IntArray, resolved: IntArray) -> npt.NDArra
                      "in_progress").astype(object)
 
 
-def simulate(rng: np.random.Generator, *, created: IntArray, category: IntArray,
-             rural: BoolArray, duplicate: BoolArray, now: int,
-             profiles: Sequence[CategoryProfile], params: GeneratorParams) -> Outcome:
-    """The outcome of every report as of ``now``."""
+@dataclass(frozen=True)
+class Timeline:
+    """The candidate times of original reports before the cut at "now": when each would be
+    answered, resolved and closed, and the draws that decide its path (rejected, reopened)."""
+
+    response: IntArray
+    resolved: IntArray
+    closed: IntArray
+    score: npt.NDArray[np.int8]
+    rated: BoolArray
+    reopened: BoolArray
+    rejected: BoolArray
+
+    @property
+    def incident_closes(self) -> IntArray:
+        """When residents stop reporting the incident: a rejected report ends it at the answer,
+        any other at its resolution (the observation window of the reporting-rate estimate)."""
+        return np.where(self.rejected, self.response, self.resolved)
+
+    def take(self, rows: IntArray) -> Timeline:
+        return Timeline(*(getattr(self, name)[rows] for name in self.__dataclass_fields__))
+
+
+def timeline(rng: np.random.Generator, *, created: IntArray, category: IntArray,
+             rural: BoolArray, profiles: Sequence[CategoryProfile], params: GeneratorParams
+             ) -> Timeline:
+    """Candidate response, resolution and closing times of reports made at ``created``."""
     n = len(created)
     response_h = np.array([p.response_hours for p in profiles])[category]
     resolution_d = np.array([p.resolution_days for p in profiles])[category]
@@ -80,30 +109,40 @@ def simulate(rng: np.random.Generator, *, created: IntArray, category: IntArray,
     rated = rng.random(n) < np.where(rural, params.rural_rated_share, params.urban_rated_share)
     reopened = rated & (score <= 2) & (rng.random(n) < params.reopen_if_unhappy)
     rejected = rng.random(n) < params.rejected_share
-    merged = created + _lognormal_seconds(rng, np.full(n, HOUR * MERGE_MEDIAN_HOURS), 0.8)
+    return Timeline(response, resolved, closed, score, rated, reopened, rejected)
 
+
+def originals(drawn: Timeline, now: int) -> Outcome:
+    """The outcome as of ``now`` of original reports with candidate times ``drawn``."""
+    response, resolved, closed = drawn.response, drawn.resolved, drawn.closed
+    rejected, reopened = drawn.rejected, drawn.reopened
     # Cut at now, most decisive condition first.
-    conditions = [
-        duplicate,
-        response > now,
-        rejected,
-        resolved > now,
-        closed > now,
-        reopened,
-    ]
-    status = np.select(conditions, ["duplicate", "received", "rejected", "", "resolved",
-                                    "reopened"], "closed").astype(object)
+    conditions = [response > now, rejected, resolved > now, closed > now, reopened]
+    status = np.select(conditions, ["received", "rejected", "", "resolved", "reopened"],
+                       "closed").astype(object)
     working = status == ""
     status[working] = _open_status(now, response[working], resolved[working])
-    answered = ~duplicate & (response <= now)
+    answered = response <= now
     done = answered & ~rejected & (resolved <= now)
-    rated_by_now = done & (closed <= now) & rated
+    rated_by_now = done & (closed <= now) & drawn.rated
     finished = done & ~reopened & (closed <= now)
     return Outcome(
         status=status,
-        first_response=np.select([answered, duplicate & (merged <= now)], [response, merged],
-                                 MISSING),
+        first_response=np.where(answered, response, MISSING),
         resolved=np.where(done, resolved, MISSING),
         closed=np.where(finished, closed, MISSING),
-        satisfaction=np.where(rated_by_now, score, 0).astype(np.int8),
+        satisfaction=np.where(rated_by_now, drawn.score, 0).astype(np.int8),
+    )
+
+
+def duplicates(rng: np.random.Generator, created: IntArray, now: int) -> Outcome:
+    """Duplicates are merged into their original a few hours after they arrive."""
+    n = len(created)
+    merged = created + _lognormal_seconds(rng, np.full(n, HOUR * MERGE_MEDIAN_HOURS), 0.8)
+    return Outcome(
+        status=np.full(n, "duplicate", dtype=object),
+        first_response=np.where(merged <= now, merged, MISSING),
+        resolved=np.full(n, MISSING, dtype=np.int64),
+        closed=np.full(n, MISSING, dtype=np.int64),
+        satisfaction=np.zeros(n, dtype=np.int8),
     )

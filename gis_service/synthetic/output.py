@@ -2,14 +2,15 @@
 and the truth file, streamed window by window.
 
 The truth is everything an analyst could want to check an estimate against: the parameters
-and seed, each commune's true expected reports per incident (the Poisson mean the reports
-were drawn with), its incidents including the ones nobody reported, and the same per setting.
+and seed, each commune's true reporting rate (reports per day of an open incident: the
+intensity of the Poisson process the reports were drawn from), its incidents including the
+ones nobody reported, the days its reported incidents were observed open (the exposure), and
+the same per setting.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from gis_service.synthetic.world import DAY, World
 IntArray = npt.NDArray[np.int64]
 INCIDENT_COLUMNS = (
     "incident_id", "occurred_at", "commune_code", "setting", "category", "lon", "lat", "cluster",
-    "reports_per_incident", "reports_drawn", "reports_observed",
+    "reports_per_day", "first_report_at", "closes_at", "reports_drawn", "reports_observed",
 )
 PUBLIC_ID_DIGITS = 9
 _SATISFACTION = np.array(["", "1", "2", "3", "4", "5"], dtype=object)
@@ -128,6 +129,10 @@ class Tally:
     incidents: IntArray
     reported: IntArray
     reports: IntArray
+    #: Days each commune's reported incidents were open (first report to closing or "now").
+    exposure_days: npt.NDArray[np.float64]
+    #: Reports after the first one within those windows.
+    further_reports: IntArray
     duplicates: int = 0
     category_incidents: dict[str, int] = field(default_factory=dict)
     category_reports: dict[str, int] = field(default_factory=dict)
@@ -135,7 +140,7 @@ class Tally:
     @classmethod
     def empty(cls, n_communes: int) -> Tally:
         zeros = np.zeros(n_communes, dtype=np.int64)
-        return cls(zeros.copy(), zeros.copy(), zeros.copy())
+        return cls(zeros.copy(), zeros.copy(), zeros.copy(), np.zeros(n_communes), zeros.copy())
 
 
 class HistoryWriter:
@@ -210,7 +215,10 @@ class HistoryWriter:
             "lon": decimals(found.lon),
             "lat": decimals(found.lat),
             "cluster": plain(self.anchor_keys[found.anchor]),
-            "reports_per_incident": plain(self.rate_text[found.commune]),
+            "reports_per_day": plain(self.rate_text[found.commune]),
+            "first_report_at": self.time_text(_before(found.first_report, self.world.now_s)),
+            "closes_at": self.time_text(_before(np.where(
+                found.first_report == MISSING, MISSING, found.closes), self.world.now_s)),
             "reports_drawn": integers(found.drawn),
             "reports_observed": integers(observed),
         }
@@ -223,6 +231,12 @@ class HistoryWriter:
         tally.reported += np.bincount(found.commune[observed > 0], minlength=n)
         tally.reports += np.bincount(found.commune[reps.incident], minlength=n)
         tally.duplicates += int((reps.rank > 0).sum())
+        seen = observed > 0
+        ends = np.minimum(found.closes[seen], self.world.now_s)
+        tally.exposure_days += np.bincount(found.commune[seen], weights=(
+            ends - found.first_report[seen]) / DAY, minlength=n)
+        tally.further_reports += np.bincount(found.commune[seen], weights=observed[seen] - 1,
+                                             minlength=n).astype(np.int64)
         for k, code in enumerate(self.world.codes):
             tally.category_incidents[code] = (tally.category_incidents.get(code, 0)
                                               + int((found.category == k).sum()))
@@ -230,18 +244,15 @@ class HistoryWriter:
                                             + int((reps.category == k).sum()))
 
 
-def _ztp_limit(rates: npt.NDArray[np.float64], incidents: IntArray) -> float:
-    """What the pooled zero-truncated Poisson estimator converges to on these communes: the
-    rate whose truncated mean equals the expected reports per reported incident. With
-    commune-level variation it is a little above the incident-weighted mean rate."""
-    if incidents.sum() == 0:
-        return math.nan
-    target = float((incidents * rates).sum() / (incidents * -np.expm1(-rates)).sum())
-    low, high = 1e-9, 50.0
-    for _ in range(200):
-        mid = (low + high) / 2
-        low, high = (mid, high) if mid / -math.expm1(-mid) < target else (low, mid)
-    return (low + high) / 2
+def _before(seconds: IntArray, now: int) -> IntArray:
+    """Times at or after "now" are not known yet (MISSING)."""
+    return np.where(seconds < now, seconds, MISSING)
+
+
+def _weighted(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]
+              ) -> float | None:
+    total = float(weights.sum())
+    return float((values * weights).sum() / total) if total > 0 else None
 
 
 def _setting_summary(world: World, tally: Tally, rural: bool) -> dict[str, Any]:
@@ -249,16 +260,24 @@ def _setting_summary(world: World, tally: Tally, rural: bool) -> dict[str, Any]:
     incidents = tally.incidents[members]
     rates = world.rate[members]
     total = int(incidents.sum())
+    reports = int(tally.reports[members].sum())
     return {
         "communes": int(members.sum()),
         "population": int(sum(c.population for c, m in zip(world.communes, members, strict=True)
                               if m)),
-        "reports_per_incident_parameter": world.params.reports_per_incident(rural),
-        "reports_per_incident": float((incidents * rates).sum() / total) if total else None,
-        "reports_per_incident_ztp_limit": _ztp_limit(rates, incidents) if total else None,
+        "reports_per_day_parameter": world.params.reports_per_day(rural),
+        # What a pooled Poisson regression with exposure estimates: the communes' rates
+        # weighted by the days their reported incidents were observed open.
+        "reports_per_day": _weighted(rates, tally.exposure_days[members]),
+        "reports_per_day_incident_weighted": _weighted(rates, incidents.astype(float)),
+        "exposure_days": round(float(tally.exposure_days[members].sum()), 3),
+        "further_reports": int(tally.further_reports[members].sum()),
+        # Realised reports per incident (reported or not): what a count model of group sizes
+        # (the zero-truncated Poisson) is after.
+        "reports_per_incident": reports / total if total else None,
         "incidents": total,
         "incidents_reported": int(tally.reported[members].sum()),
-        "reports": int(tally.reports[members].sum()),
+        "reports": reports,
     }
 
 
@@ -267,22 +286,28 @@ def truth(world: World, tally: Tally, *, seed: int, count: int, files: dict[str,
     """The truth document (deterministic for a seed: no timings in it)."""
     return {
         "generator": "gis_service.synthetic.generator",
-        "version": 1,
+        "version": 2,
         "seed": seed,
         "count_requested": count,
         "start": world.start.isoformat(),
         "end": (world.start.fromordinal(world.start.toordinal() + world.n_days)).isoformat(),
         "files": files,
         "model": {
-            "reports_per_incident": "poisson",
+            "reports": "poisson process in time",
             "description": (
-                "Each incident of commune c is reported K ~ Poisson(reports_per_incident[c]) "
-                "times; incidents with K = 0 never appear in the reports file. Among reported "
-                "incidents K is zero-truncated Poisson, so the rate solves "
-                "mean(K | K >= 1) = r / (1 - exp(-r)); equivalently "
-                "P(K >= 2 | K >= 1) = (1 - exp(-r) - r exp(-r)) / (1 - exp(-r)). Reports after "
-                "'end' are cut (reports_observed <= reports_drawn in the incidents file)."
+                "While an incident of commune c is open, residents report it as a Poisson "
+                "process of rate reports_per_day[c] (the same for every category). The first "
+                "report comes after an Exponential(rate) delay unless the incident ends by "
+                "itself first (Exponential, mean unreported_lifetime_days): then nobody ever "
+                "reports it. Once reported, it stays open until the original report's handling "
+                "closes it (closes_at: its resolution, or its answer if rejected); further "
+                "reports arrive at the same rate over [first_report_at, closes_at), so their "
+                "number is Poisson(rate x open days). Reports after 'end' are cut "
+                "(reports_observed <= reports_drawn in the incidents file); exposure_days "
+                "counts the open days observed before 'end'. 1 / rate is the expected delay "
+                "before the first report, in days."
             ),
+            "rates_vary_by": ["commune"],
         },
         "parameters": world.params.as_dict(),
         "categories": list(world.codes),
@@ -303,9 +328,12 @@ def truth(world: World, tally: Tally, *, seed: int, count: int, files: dict[str,
                             for code in world.codes},
         "communes": [
             {"code": c.code, "name": c.name, "setting": c.setting, "population": c.population,
-             "reports_per_incident": round(float(world.rate[i]), 6),
+             "reports_per_day": round(float(world.rate[i]), 6),
+             "expected_delay_days": round(1.0 / float(world.rate[i]), 6),
              "incidents": int(tally.incidents[i]), "incidents_reported": int(tally.reported[i]),
-             "reports": int(tally.reports[i])}
+             "reports": int(tally.reports[i]),
+             "exposure_days": round(float(tally.exposure_days[i]), 3),
+             "further_reports": int(tally.further_reports[i])}
             for i, c in enumerate(world.communes)
         ],
     }

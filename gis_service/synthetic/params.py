@@ -15,22 +15,22 @@ from typing import Any
 class GeneratorParams:
     """Every knob of the synthetic history's model (see :mod:`gis_service.synthetic.generator`)."""
 
-    #: Expected reports per incident (the Poisson mean) in urban wards and rural communes,
-    #: before commune-level variation.
-    urban_reports_per_incident: float = 1.2
-    rural_reports_per_incident: float = 0.6
-    #: Standard deviation of the commune-level log-normal factor on reports per incident
+    #: Reporting rate: reports per day of an open incident (the intensity of the Poisson
+    #: process of residents' reports) in urban wards and rural communes, before
+    #: commune-level variation. 1 / rate is the expected delay before the first report.
+    urban_reports_per_day: float = 0.2
+    rural_reports_per_day: float = 0.06
+    #: Standard deviation of the commune-level log-normal factor on the reporting rate
     #: (mean-one: it spreads communes around the setting's rate without shifting it).
     commune_rate_sigma: float = 0.25
+    #: Mean days an incident lasts if nobody reports it (exponential): an incident not
+    #: reported by then is never seen.
+    unreported_lifetime_days: float = 10.0
     #: Incidents per resident in urban wards relative to rural communes.
     urban_incident_ratio: float = 2.0
     #: Share of all incidents that happen in the clusters around markets, tourist streets,
     #: heritage sites, schools, stations and beaches (the rest are spread over communes).
     cluster_share: float = 0.2
-    #: Mean delay from an incident to its first report, and from the first report to each
-    #: later (duplicate) one; both exponential.
-    first_report_delay_hours: float = 2.0
-    duplicate_delay_hours: float = 18.0
     #: Standard deviation (metres) of a report's point around the incident, by location source.
     jitter_gps_m: float = 10.0
     jitter_manual_m: float = 25.0
@@ -69,8 +69,8 @@ class GeneratorParams:
     #: Residents who report per commune: one in this many residents (at least 50).
     residents_per_reporter: int = 25
 
-    def reports_per_incident(self, rural: bool) -> float:
-        return self.rural_reports_per_incident if rural else self.urban_reports_per_incident
+    def reports_per_day(self, rural: bool) -> float:
+        return self.rural_reports_per_day if rural else self.urban_reports_per_day
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples as lists)."""

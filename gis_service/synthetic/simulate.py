@@ -28,8 +28,13 @@ LOCATION_SOURCES = ("gps", "geocoded", "manual")
 
 @dataclass(frozen=True)
 class Incidents:
-    """A window's incidents in time order; ``anchor`` is -1 for background incidents;
-    ``drawn`` is how many reports the model drew (some may fall after "now")."""
+    """A window's incidents in time order; ``anchor`` is -1 for background incidents.
+
+    ``first_report`` is when the first resident reports it (:data:`lifecycle.MISSING` if
+    nobody does before it ends by itself), ``closes`` when the original report's handling
+    ends it (residents stop reporting), ``drawn`` how many reports the model drew (0, or the
+    original and its duplicates; some may fall after "now"), ``timeline`` the original's
+    candidate lifecycle."""
 
     occurred: IntArray
     commune: IntArray
@@ -37,10 +42,10 @@ class Incidents:
     anchor: IntArray
     lon: FloatArray
     lat: FloatArray
+    first_report: IntArray
+    closes: IntArray
     drawn: IntArray
-
-    def take(self, order: IntArray) -> Incidents:
-        return Incidents(*(getattr(self, name)[order] for name in self.__dataclass_fields__))
+    timeline: lifecycle.Timeline
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,9 @@ class _Placed:
     commune: IntArray
     category: IntArray
     anchor: IntArray
+
+    def take(self, order: IntArray) -> _Placed:
+        return _Placed(*(getattr(self, name)[order] for name in self.__dataclass_fields__))
 
     @classmethod
     def join(cls, parts: list[_Placed]) -> _Placed:
@@ -125,9 +133,21 @@ def _days(world: World, rng: np.random.Generator, window: Window, category: IntA
     return day
 
 
+def _first_reports(world: World, rng: np.random.Generator, placed: _Placed,
+                   occurred: IntArray) -> IntArray:
+    """Residents report an open incident at the commune's rate (a Poisson process): the first
+    report comes after an exponential delay, unless the incident ends by itself before."""
+    rate = world.rate[placed.commune]
+    delay = rng.exponential(1.0 / rate)
+    lifetime = rng.exponential(world.params.unreported_lifetime_days, len(rate))
+    first = occurred + (DAY * delay).astype(np.int64)
+    return np.where(delay < lifetime, first, lifecycle.MISSING)
+
+
 def incidents(world: World, rng: np.random.Generator, window: Window) -> Incidents:
     """The window's incidents: Poisson counts per commune/cluster and category, placed in
-    space and time, each with its Poisson number of reports; sorted by time."""
+    space and time (sorted by time), their first report, the original's lifecycle, and the
+    number of further reports over the incident's open window."""
     mass = world.daily[window.first_day:window.end_day].sum(axis=0)
     placed = _Placed.join([
         _place_background(world, rng, rng.poisson(world.background_mean * mass)),
@@ -135,10 +155,20 @@ def incidents(world: World, rng: np.random.Generator, window: Window) -> Inciden
     ])
     occurred = (world.start_s + DAY * _days(world, rng, window, placed.category)
                 + seasons.seconds_of_day(rng, len(placed.category)))
-    drawn = rng.poisson(world.rate[placed.commune]).astype(np.int64)
-    found = Incidents(occurred, placed.commune, placed.category, placed.anchor, placed.lon,
-                      placed.lat, drawn)
-    return found.take(np.argsort(occurred, kind="stable"))
+    order = np.argsort(occurred, kind="stable")
+    placed, occurred = placed.take(order), occurred[order]
+    first = _first_reports(world, rng, placed, occurred)
+    reported = first != lifecycle.MISSING
+    drawn_timeline = lifecycle.timeline(
+        rng, created=np.where(reported, first, occurred), category=placed.category,
+        rural=world.rural[placed.commune], profiles=world.profiles, params=world.params)
+    closes = drawn_timeline.incident_closes
+    open_days = np.where(reported, (closes - first) / DAY, 0.0)
+    further = rng.poisson(world.rate[placed.commune] * open_days)
+    drawn = np.where(reported, 1 + further, 0).astype(np.int64)
+    return Incidents(occurred, placed.commune, placed.category, placed.anchor, placed.lon,
+                     placed.lat, np.where(reported, first, lifecycle.MISSING), closes, drawn,
+                     drawn_timeline)
 
 
 def _channels(world: World, rng: np.random.Generator, rural: BoolArray) -> IntArray:
@@ -181,14 +211,21 @@ def _contacts(world: World, rng: np.random.Generator, found: Incidents, *, incid
             np.where(has_email, people.emails[reporter], ""))
 
 
-def _report_times(world: World, rng: np.random.Generator, found: Incidents, incident: IntArray,
-                  rank: IntArray) -> IntArray:
-    """The first report comes soon after the incident, each duplicate some hours after it."""
-    params = world.params
-    first = found.occurred + (HOUR * rng.exponential(params.first_report_delay_hours,
-                                                     len(found.occurred))).astype(np.int64)
-    later = (HOUR * rng.exponential(params.duplicate_delay_hours, len(rank))).astype(np.int64)
-    return first[incident] + np.where(rank > 0, later, 0)
+def _report_times(rng: np.random.Generator, found: Incidents
+                  ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Every drawn report: its incident, rank (0 the original), time, and whether it is a
+    duplicate. Given their number, a Poisson process's events in the open window
+    (first report, closing) are uniform in it."""
+    originals = np.flatnonzero(found.drawn > 0)
+    further = np.maximum(found.drawn - 1, 0)
+    later = np.repeat(np.arange(len(found.drawn)), further)
+    rank = 1 + np.arange(len(later)) - np.repeat(np.cumsum(further) - further, further)
+    span = (found.closes - found.first_report)[later]
+    at = found.first_report[later] + (rng.random(len(later)) * span).astype(np.int64)
+    return (np.concatenate([originals, later]),
+            np.concatenate([np.zeros(len(originals), dtype=np.int64), rank]).astype(np.int64),
+            np.concatenate([found.first_report[originals], at]),
+            originals)
 
 
 def _jitter_sigma(world: World, source: IntArray) -> FloatArray:
@@ -212,12 +249,12 @@ def _addresses(world: World, rng: np.random.Generator, found: Incidents, *, inci
 
 def reports(world: World, rng: np.random.Generator, found: Incidents) -> Reports:
     """Each incident's reports (``drawn`` of them, those before "now" kept), in time order."""
-    incident = np.repeat(np.arange(len(found.drawn)), found.drawn)
-    rank = np.arange(len(incident)) - np.repeat(np.cumsum(found.drawn) - found.drawn, found.drawn)
-    created = _report_times(world, rng, found, incident, rank)
-    keep = created < world.now_s
-    order = np.argsort(created[keep], kind="stable")
-    incident, rank, created = incident[keep][order], rank[keep][order], created[keep][order]
+    incident, rank, created, originals = _report_times(rng, found)
+    order = _kept_in_time_order(created, world.now_s)
+    outcome = lifecycle.Outcome.join(
+        lifecycle.originals(found.timeline.take(originals), world.now_s),
+        lifecycle.duplicates(rng, created[len(originals):], world.now_s), order)
+    incident, rank, created = incident[order], rank[order], created[order]
     category = found.category[incident]
     rural = world.rural[found.commune[incident]]
     channel = _channels(world, rng, rural)
@@ -227,9 +264,6 @@ def reports(world: World, rng: np.random.Generator, found: Incidents) -> Reports
                              sigma_m=_jitter_sigma(world, source))
     name, phone, email = _contacts(world, rng, found, incident=incident, rank=rank,
                                    channel=channel)
-    outcome = lifecycle.simulate(rng, created=created, category=category, rural=rural,
-                                 duplicate=rank > 0, now=world.now_s, profiles=world.profiles,
-                                 params=world.params)
     return Reports(
         incident=incident, rank=rank, created=created, category=category, channel=channel,
         location_source=source, lon=lon, lat=lat,
@@ -238,3 +272,10 @@ def reports(world: World, rng: np.random.Generator, found: Incidents) -> Reports
         reporter_name=name, reporter_phone=phone, reporter_email=email,
         photos=texts.photo_counts(rng, channel), outcome=outcome,
     )
+
+
+def _kept_in_time_order(created: IntArray, now: int) -> IntArray:
+    """Rows made before "now", in time order."""
+    kept = np.flatnonzero(created < now)
+    order: IntArray = kept[np.argsort(created[kept], kind="stable")]
+    return order

@@ -66,7 +66,7 @@ class World:
     communes: tuple[Commune, ...]
     territory: Territory
     rural: BoolArray
-    #: True expected reports per incident of each commune (the Poisson mean).
+    #: True reporting rate of each commune: reports per day while an incident is open.
     rate: FloatArray
     anchors: tuple[Anchor, ...]
     #: Each anchor's landmark, then "" (so index -1, "no anchor", gives "").
@@ -96,10 +96,10 @@ def local_seconds(day: dt.date) -> int:
     return (day - EPOCH).days * DAY
 
 
-def _commune_rates(rng: np.random.Generator, rural: BoolArray, params: GeneratorParams
+def commune_rates(rng: np.random.Generator, rural: BoolArray, params: GeneratorParams
                    ) -> FloatArray:
     """Setting rate times a mean-one log-normal factor per commune."""
-    base = np.where(rural, params.rural_reports_per_incident, params.urban_reports_per_incident)
+    base = np.where(rural, params.rural_reports_per_day, params.urban_reports_per_day)
     sigma = params.commune_rate_sigma
     return np.asarray(base * np.exp(sigma * rng.standard_normal(len(rural)) - sigma**2 / 2))
 
@@ -110,6 +110,28 @@ def _anchors_inside(territory: Territory) -> tuple[tuple[Anchor, ...], IntArray]
     where = territory.locate(np.array([a.lon for a in ANCHORS]), np.array([a.lat for a in ANCHORS]))
     keep = where >= 0
     return tuple(a for a, k in zip(ANCHORS, keep, strict=True) if k), where[keep]
+
+
+def expected_window_days(profiles: Sequence[CategoryProfile], rural: BoolArray,
+                         params: GeneratorParams) -> FloatArray:
+    """Mean days from an incident's first report to its closing, per (commune, category):
+    the log-normal means of response and resolution (a rejected report ends at the answer)."""
+    response_d = np.array([p.response_hours for p in profiles]) / 24.0
+    resolution_d = np.array([p.resolution_days for p in profiles])
+    rural_col = rural[:, None]
+    response = (response_d * np.where(rural_col, params.rural_response_factor, 1.0)
+                * math.exp(params.response_sigma**2 / 2))
+    resolution = (resolution_d * np.where(rural_col, params.rural_resolution_factor, 1.0)
+                  * math.exp(params.resolution_sigma**2 / 2))
+    return np.asarray(response + (1 - params.rejected_share) * resolution)
+
+
+def expected_reports(rate: FloatArray, window_days: FloatArray, params: GeneratorParams
+                     ) -> FloatArray:
+    """Expected reports per incident: reported at all (the first report comes before the
+    incident ends by itself: rate / (rate + 1 / lifetime)), then 1 + rate x window."""
+    reported = rate / (rate + 1.0 / params.unreported_lifetime_days)
+    return np.asarray(reported[:, None] * (1.0 + rate[:, None] * window_days))
 
 
 def _incident_means(communes: Sequence[Commune], *, rural: BoolArray, rate: FloatArray,
@@ -123,17 +145,18 @@ def _incident_means(communes: Sequence[Commune], *, rural: BoolArray, rate: Floa
     commune_share = population * per_capita / (population * per_capita).sum()
     anchor_share = np.array([a.weight for a in anchors]) / max(sum(a.weight for a in anchors), 1e-12)
     cluster_share = params.cluster_share if anchors else 0.0
-    # Reports per incident, averaged over where incidents happen; a cluster's incidents are
-    # counted at its centre's commune (their spread reaches neighbours of similar rates).
-    reports_per_incident = ((1 - cluster_share) * commune_share @ rate
-                            + cluster_share * anchor_share @ rate[anchor_commune])
-    incidents = count / reports_per_incident
     weights = mix.setting_weights(profiles)
-    background = ((1 - cluster_share) * incidents * commune_share[:, None]
-                  * weights[rural.astype(np.int64)])
-    cluster = np.array([cluster_share * incidents * share * mix.anchor_weights(profiles, a.kind)
+    background = (1 - cluster_share) * commune_share[:, None] * weights[rural.astype(np.int64)]
+    cluster = np.array([cluster_share * share * mix.anchor_weights(profiles, a.kind)
                         for a, share in zip(anchors, anchor_share, strict=True)])
-    return background, cluster.reshape(len(anchors), len(profiles))
+    cluster = cluster.reshape(len(anchors), len(profiles))
+    per_incident = expected_reports(rate, expected_window_days(profiles, rural, params), params)
+    # A cluster's incidents are counted at its centre's commune (their spread reaches
+    # neighbours of similar rates).
+    reports_per_incident = ((background * per_incident).sum()
+                            + (cluster * per_incident[anchor_commune]).sum())
+    incidents = count / reports_per_incident
+    return incidents * background, incidents * cluster
 
 
 def _windows(n_days: int, expected_incidents: float) -> tuple[Window, ...]:
@@ -180,7 +203,7 @@ def build_world(communes: Sequence[Commune], *, codes: Sequence[str], params: Ge
     profiles = mix.profiles_for(codes)
     territory = Territory([c.polygon for c in communes])
     rural = np.array([c.setting == "rural" for c in communes])
-    rate = _commune_rates(rng, rural, params)
+    rate = commune_rates(rng, rural, params)
     anchors, anchor_commune = _anchors_inside(territory)
     background, cluster = _incident_means(communes, rural=rural, rate=rate, anchors=anchors,
                                           anchor_commune=anchor_commune, profiles=profiles,

@@ -14,6 +14,7 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 
 from gis_service.analysis import coverage, coverage_summary
+from gis_service.analysis.coverage import DEFAULT_FLAG_MODEL, FLAG_MODELS
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.frames import GEOJSON, frame_response
 from gis_service.web.schemas import (
@@ -41,6 +42,12 @@ class CoverageArgs(Schema):
         load_default="point", validate=validate.OneOf(["point", "crosswalk"]),
         metadata={"description": "point (each report's own point, exact) or crosswalk (counts "
                                  "filed under another generation spread by population shares)"})
+    model = fields.String(
+        load_default=DEFAULT_FLAG_MODEL, validate=validate.OneOf(list(FLAG_MODELS)),
+        metadata={"description": "the expected-reports model behind the under-reporting flag: "
+                                 "population_only (default: residents alone, so the "
+                                 "urban-rural gap shows) or with_setting (adds the urban/rural "
+                                 "term: flags only communes unusual within their setting)"})
     format = fields.String(load_default="geojson", validate=validate.OneOf(["geojson", "csv"]),
                            metadata={"description": "geojson (default) or csv (no geometry)"})
 
@@ -52,19 +59,25 @@ class SummaryArgs(CoverageArgs):
 
 def _options(args: dict[str, Any]) -> dict[str, Any]:
     return {"generation": args["generation"], "start": args.get("from_"), "end": args.get("to"),
-            "categories": args.get("category"), "attribution": args["attribution"]}
+            "categories": args.get("category"), "attribution": args["attribution"],
+            "model": args["model"]}
 
 
 def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """NaN (no reports, no ratings) as null: JSON has no NaN."""
-    return frame.astype(object).where(frame.notna(), None)
+    """NaN (no reports, no ratings) and infinity (a delay no duplicate bounds) as null: JSON
+    has neither."""
+    finite = frame.replace([math.inf, -math.inf], math.nan)
+    return finite.astype(object).where(finite.notna(), None)
 
 
 @blp.route("/coverage")
 @blp.arguments(CoverageArgs, location="query")
 @blp.alt_response(200, success=True, description="a FeatureCollection of communes with reports, "
                   "rates (raw, Empirical Bayes), service levels, channel shares, expected "
-                  "reports and the under-reporting flag, and the reporting rate with interval")
+                  "reports and the under-reporting flag with the model that made it "
+                  "(flag_model), the reporting rate per day and the delay before a first "
+                  "report with intervals (Liu, Bhandaram & Garg; calibrated), and the "
+                  "zero-truncated reports per incident (marked not calibrated)")
 @blp.doc(**table_or(GEOJSON, CoverageCollectionSchema))
 @blp.alt_response(400, **problem_doc("from not before to, unknown category"))
 @blp.alt_response(404, **problem_doc("unknown generation"))
@@ -92,7 +105,7 @@ def get_summary(args: dict[str, Any]) -> Response:
         response = Response(table.to_csv(index=False), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="coverage_summary.csv"'
         return response
-    rows = [{key: None if isinstance(value, float) and math.isnan(value) else value
+    rows = [{key: None if isinstance(value, float) and not math.isfinite(value) else value
              for key, value in row.items()} for row in table.to_dict("records")]
-    body = {"parameters": _options(args), "rows": rows}
+    body = {"parameters": _options(args), "methods": table.attrs["methods"], "rows": rows}
     return Response(json.dumps(body, ensure_ascii=False, default=str), mimetype="application/json")

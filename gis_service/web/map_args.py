@@ -76,4 +76,5 @@ def coverage_filters(args: dict[str, Any]) -> CoverageFilters:
     categories = args.get("category")
     return CoverageFilters(generation=args["generation"], start=args.get("from_"),
                            end=args.get("to"), attribution=args["attribution"],
-                           categories=tuple(categories) if categories else None)
+                           categories=tuple(categories) if categories else None,
+                           model=args["model"])

@@ -367,26 +367,102 @@ class EmergingCollectionSchema(_FeatureCollection):
     features = fields.List(fields.Nested(EmergingFeatureSchema), required=True)
 
 
+def _number(description: str) -> fields.Float:
+    return fields.Float(required=True, allow_none=True, metadata={"description": description})
+
+
+class CoveragePropertiesSchema(Schema):
+    """The documented columns of a commune (``/v1/coverage``); the service levels, rates and
+    channel shares of the endpoint's description come beside them."""
+
+    code = fields.String(required=True, metadata={"description": "GSO code"})
+    name = fields.String(required=True)
+    setting = fields.String(required=True, validate=validate.OneOf(["urban", "rural"]))
+    population = _number("residents (2019 census, or derived for 2025 wards)")
+    area_km2 = _number("area on the spheroid")
+    reports = _number("reports in the period")
+    rate_per_1000 = _number("reports per 1,000 residents")
+    rate_eb = _number("per 1,000, global Empirical Bayes")
+    rate_eb_local = _number("per 1,000, local Empirical Bayes (neighbours)")
+    rate_class = fields.Integer(required=True, metadata={
+        "description": "quintile of rate_eb, 1 (fewest) to 5; 0 without residents"})
+    response_median_h = _number("median hours to a first response (originals)")
+    response_p90_h = _number("90th percentile hours to a first response")
+    resolution_median_h = _number("median hours to resolution")
+    resolution_p90_h = _number("90th percentile hours to resolution")
+    share_within_deadline = _number("share resolved by the deadline")
+    satisfaction = _number("mean rating, 1 to 5")
+    response_index = _number("per-category medians against the province's (1 = as fast)")
+    resolution_index = _number("the same for resolution")
+    share_app = _number("share of reports by app")
+    share_web = _number("share of reports by web")
+    share_hotline = _number("share of reports by hotline")
+    p_under = _number("lower-tail probability of so few reports under the flag model")
+    expected = _number("expected reports under the flag model")
+    observed_to_expected = _number("reports / expected")
+    q_under = _number("Benjamini-Hochberg adjusted lower-tail probability")
+    under_reporting = fields.Boolean(required=True, metadata={
+        "description": "significantly fewer reports than expected (FDR 5%)"})
+    flag_model = fields.String(required=True, validate=validate.OneOf(
+        ["population_only", "with_setting"]), metadata={
+        "description": "the expected-reports model that made the flag (query `model`)"})
+    incidents = _number("reported incidents (original reports)")
+    further_reports = _number("reports after an incident's first, made while it was open")
+    exposure_days = _number("days the reported incidents were open (first report to "
+                            "resolution, the answer of a rejected report, or the end of data)")
+    reporting_rate_per_day = _number(
+        "reports per day of an open incident (Liu, Bhandaram & Garg: Poisson regression of "
+        "further reports with open days as exposure); calibrated")
+    reporting_rate_per_day_low = _number("95% profile likelihood-ratio interval, low end")
+    reporting_rate_per_day_high = _number("95% profile likelihood-ratio interval, high end")
+    reporting_delay_days = _number("expected days before an incident's first report (1 / rate; "
+                                   "null when no further report was seen: unbounded)")
+    reporting_delay_days_low = _number("95% interval, low end (1 / rate high)")
+    reporting_delay_days_high = _number("95% interval, high end (1 / rate low; null = "
+                                        "unbounded: no further report seen)")
+    reporting_rate = _number("reports per incident, zero-truncated Poisson: NOT calibrated")
+    reporting_rate_low = _number("its likelihood-ratio interval, low end")
+    reporting_rate_high = _number("its likelihood-ratio interval, high end")
+    unreported_share = _number("exp(-reporting_rate): zero-truncated, NOT calibrated")
+    reporting_rate_calibrated = fields.Boolean(required=True, metadata={
+        "description": "false: the zero-truncated intervals failed the calibration study"})
+
+
+class CoverageParametersSchema(Schema):
+    generation = fields.String(required=True)
+    attribution = fields.String(required=True)
+    model = fields.String(required=True, metadata={"description": "the flag model used"})
+    methods = fields.Dict(required=True, metadata={
+        "description": "per figure: method, interval, calibrated (true/false) and a note"})
+
+
 class CoverageFeatureSchema(_Feature):
-    properties = fields.Dict(required=True, metadata={
-        "description": "the commune's metrics (see the endpoint); null where undefined"})
+    properties = fields.Nested(CoveragePropertiesSchema, required=True)
 
 
-class CoverageCollectionSchema(_FeatureCollection):
+class CoverageCollectionSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    parameters = fields.Nested(CoverageParametersSchema, required=True)
     features = fields.List(fields.Nested(CoverageFeatureSchema), required=True)
 
 
 class SummaryRowSchema(Schema):
-    metric = fields.String(required=True)
+    metric = fields.String(required=True, metadata={
+        "description": "e.g. rate_per_1000, reporting_rate_per_day, reporting_delay_days, "
+                       "reporting_rate (zero-truncated), under_reporting_communes"})
     setting = fields.String(required=True)
     estimate = fields.Float(required=True, allow_none=True)
     low = fields.Float(required=True, allow_none=True)
     high = fields.Float(required=True, allow_none=True)
     interval = fields.String(required=True)
+    calibrated = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "reporting rates: whether the intervals held a known truth in the "
+                       "calibration study; null for other metrics"})
 
 
 class SummarySchema(Schema):
     parameters = fields.Dict(required=True)
+    methods = fields.Dict(required=True, metadata={"description": "as in /v1/coverage"})
     rows = fields.List(fields.Nested(SummaryRowSchema), required=True)
 
 
