@@ -42,6 +42,7 @@ class HotspotMapArgs(HotspotArgs):
         exclude = ("format",)
 
     res = fields.Integer(load_default=DEFAULT_RESOLUTION, validate=validate.Range(min=7, max=10))
+    # The page draws no permutation-tuning controls: they keep their defaults.
 
 
 class CoverageMapArgs(CoverageArgs):
@@ -67,6 +68,8 @@ def query_args(schema: type[Schema]) -> dict[str, Any]:
 def hotspot_filters(args: dict[str, Any]) -> HotspotFilters:
     categories = args.get("category")
     return HotspotFilters(resolution=args["res"], k=args["k"], weights=args["weights"],
+                          measure=args["measure"], inference=args["inference"],
+                          min_count=args["min_count"],
                           categories=tuple(categories) if categories else None,
                           channel=args.get("channel"), status=args.get("status"),
                           start=args.get("from_"), end=args.get("to"))

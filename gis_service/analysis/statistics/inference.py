@@ -74,8 +74,9 @@ COMPOUND_MAX_COUNT = 300
 @dataclass(frozen=True)
 class LocalTest:
     """Per cell: Gi* ``z``, two-sided ``p`` from the inference, ``p_fdr`` (BH over the cells
-    with an expectation, untested ones counted with p = 1; NaN where untested), ``cls``, the neighbourhood's observed and expected reports, and
-    whether the cell was tested (enough reports, or expected reports, for a call)."""
+    with an expectation, untested ones counted with p = 1; NaN where untested), ``cls``, the
+    neighbourhood's observed and expected reports, and whether the cell was tested (enough
+    reports, or expected reports, for a call)."""
 
     z: FloatArray
     p: FloatArray

@@ -23,7 +23,7 @@ from gis_service.analysis.statistics.weights import CellWeights
 
 FloatArray = npt.NDArray[np.float64]
 #: Reports per occupied cell below which a resolution is too fine.
-MIN_MEAN_COUNT = 2.0
+MIN_MEAN_COUNT = 5.0
 MAX_AUTO_K = 3
 
 
@@ -42,7 +42,7 @@ def choose_resolution(counts_by_resolution: Mapping[int, npt.ArrayLike]) -> int:
     """The finest resolution whose occupied cells hold :data:`MIN_MEAN_COUNT` on average
     (the coarsest offered when none does).
 
-    >>> choose_resolution({8: [5, 3, 0], 9: [2, 1, 1, 1, 0], 10: [1, 1, 1, 1, 1]})
+    >>> choose_resolution({8: [9, 3, 0], 9: [5, 2, 1, 1, 0], 10: [1, 1, 1, 1, 1]})
     8
     """
     ordered = sorted(counts_by_resolution)
