@@ -34,7 +34,8 @@ def _options(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/hotspots")
-@blp.arguments(HotspotArgs, location="query")
+# unknown=None: the schema's own RAISE applies (webargs' default ignores unknown query keys).
+@blp.arguments(HotspotArgs, location="query", unknown=None)
 @blp.alt_response(200, success=True, description="a FeatureCollection of H3 cells: id, count, "
                   "expected, nbhd_count, nbhd_expected, ratio, z, p, p_fdr (Benjamini-Hochberg), "
                   "tested, class (hot_99 ... cold_90, not_significant); parameters say which "
@@ -53,7 +54,7 @@ def get_hotspots(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/hotspots/emerging")
-@blp.arguments(EmergingArgs, location="query")
+@blp.arguments(EmergingArgs, location="query", unknown=None)
 @blp.alt_response(200, success=True, description="a FeatureCollection of H3 cells: id, count, "
                   "class (new_hot ... historical_cold, no_pattern), the Mann-Kendall trend, "
                   "hot and cold periods, the final period's z and p_fdr")
