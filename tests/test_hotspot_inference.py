@@ -158,7 +158,7 @@ def test_permutation_p_matches_esda_conditional_randomisation() -> None:
 def test_h3_parents_are_h3_s() -> None:
     rng = np.random.default_rng(1)
     lats, lons = rng.uniform(16.0, 16.8, 200), rng.uniform(107.0, 108.2, 200)
-    cells = np.array([h3.str_to_int(h3.latlng_to_cell(a, o, 10)) for a, o in zip(lats, lons)])
+    cells = np.array([h3.str_to_int(h3.latlng_to_cell(a, o, 10)) for a, o in zip(lats, lons, strict=True)])
     for resolution in (7, 8, 9):
         expected = [h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(c)), resolution))
                     for c in cells]
@@ -184,7 +184,7 @@ ESDA_PATTERNS = ("new", "intensifying", "persistent", "diminishing", "oscillatin
                  "consecutive", "historical", "not_significant")
 
 
-def esda_rules(significant: np.ndarray, mk_z: float, mk_p: float, alpha: float) -> str:
+def esda_rules(significant: np.ndarray, mk_z: float, mk_p: float, alpha: float) -> str:  # noqa: PLR0911  # esda's rules, one return each
     """esda's _classify_pattern: significant bins (any sign), the 3 last periods as 'recent',
     80% of periods as 'most', runs of 3 as consecutive, 40% changes as oscillating."""
     n_total, n_sig = len(significant), int(significant.sum())
