@@ -3,24 +3,34 @@
 Starts the server as `gis-service serve` would (gunicorn, 2 workers) on a scratch database with
 Huế loaded, and from a separate process (wrk, from apt) measures for a fixed time:
 
-1. /healthz at full load: the ceiling of the HTTP stack (it too makes one database query);
-2. /v1/reverse on random points of the province at full load: its peak rate;
-3. /v1/reverse throttled to about 80% of that peak (wrk's per-request delay): p99 latency;
-4. a 10,000-item reverse batch (POST /v1/geocode/batch), timed end to end.
+1. /livez at full load: the ceiling of our HTTP stack (no database);
+2. /healthz at full load (a database check cached for at most a second);
+3. /v1/reverse on random points of the province at full load: its peak rate;
+4. /v1/reverse throttled to about 80% of that peak (wrk's per-request delay): p99 latency;
+5. a 10,000-item reverse batch (POST /v1/geocode/batch), timed end to end;
+6. with ``--peer mapit``: mySociety MapIt's /point on the same machine and database server,
+   set up and measured by ../shared/peers/mapit/ (setup.sh, bench.sh), same wrk settings.
 
-Targets (issue 3): reverse rps >= 50% of healthz rps; p99 < 25 ms at 80% of the reverse peak;
-the 10,000-item batch in under 1 s. The last line of output is one JSON object.
+Targets (issues 3, 18): reverse >= 0.8x /livez and >= 10x MapIt; /healthz not slower than
+reverse; p99 < 25 ms at 80% of the reverse peak; the 10,000-item batch in under 1 s. The last
+line of output is one JSON object.
 
-    ./manage bench api_load [--seconds 10] [--connections 16]
+    ./manage bench api_load [--seconds 10] [--connections 16] [--peer mapit]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from gis_service.config import Settings
 
@@ -42,11 +52,32 @@ def time_batch(base: str, points: list[tuple[float, float]], repeats: int) -> li
     return timings
 
 
+PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers"
+
+
+def mapit_peer(url: str, seconds: int, connections: int, workers: int) -> dict[str, Any]:
+    """MapIt set up on the benchmark's own PostgreSQL server and measured by its scripts."""
+    parsed = make_url(url)
+    host = str(parsed.query.get("host") or parsed.host or "127.0.0.1")
+    port = str(parsed.query.get("port") or parsed.port or 5432)
+    env = {**os.environ, "PG_PASSWORD": parsed.password or ""}
+    subprocess.run(["bash", str(PEERS / "mapit" / "setup.sh"), "--pg-host", host,
+                    "--pg-port", port, "--pg-user", parsed.username or "postgres"],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    out = subprocess.run(["bash", str(PEERS / "mapit" / "bench.sh"), "--duration", str(seconds),
+                          "--connections", str(connections), "--workers", str(workers)],
+                         check=True, env=env, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return {"point": result["point"], "trivial": result["trivial"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--peer", choices=["mapit"], default=None,
+                        help="also measure this peer side by side")
     args = parser.parse_args()
     settings = Settings.from_env()
 
@@ -55,6 +86,7 @@ def main() -> None:
         reverse_paths = [f"/v1/reverse?lat={lat:.6f}&lon={lon:.6f}" for lon, lat in points]
         with gunicorn_server(url, workers=args.workers) as base:
             wrk(base, ["/healthz"], seconds=2, connections=args.connections)  # warm-up
+            live = wrk(base, ["/livez"], seconds=args.seconds, connections=args.connections)
             health = wrk(base, ["/healthz"], seconds=args.seconds, connections=args.connections)
             reverse = wrk(base, reverse_paths, seconds=args.seconds, connections=args.connections)
             # Throttled run: each of C connections waits about C / target between requests.
@@ -74,20 +106,28 @@ def main() -> None:
             throttled = wrk(base, reverse_paths, seconds=args.seconds, connections=connections,
                             delay_ms=delay_ms)
             batch = time_batch(base, points, repeats=5)
+        peer = (mapit_peer(url, args.seconds, args.connections, args.workers)
+                if args.peer == "mapit" else None)
 
     ratio = reverse["rps"] / health["rps"]
+    to_live = reverse["rps"] / live["rps"]
+    to_mapit = reverse["rps"] / peer["point"]["rps"] if peer else None
     p99_ms = throttled["p99_us"] / 1000
     batch_s = statistics.median(batch)
     print(json.dumps({
         "benchmark": "api_load",
         "seconds": args.seconds, "connections": args.connections, "workers": args.workers,
-        "healthz": health, "reverse": reverse,
+        "livez": live, "healthz": health, "reverse": reverse, "mapit": peer,
         "reverse_at_80pct": {**throttled, "target_rps": round(target, 1), "delay_ms": round(delay_ms, 2),
                              "share_of_peak": round(throttled["rps"] / reverse["rps"], 3)},
         "reverse_to_healthz_ratio": round(ratio, 3),
+        "reverse_to_livez_ratio": round(to_live, 3),
+        "reverse_to_mapit_ratio": round(to_mapit, 2) if to_mapit else None,
         "batch_10000_reverse_s": {"median": round(batch_s, 3), "all": [round(t, 3) for t in batch]},
         "targets": {
-            "reverse_ratio_ge_0.5": ratio >= 0.5,
+            "reverse_ge_0.8x_livez": to_live >= 0.8,
+            "reverse_ge_10x_mapit": None if to_mapit is None else to_mapit >= 10,
+            "healthz_not_slower_than_reverse": health["rps"] >= reverse["rps"],
             "p99_ms_lt_25_at_80pct": p99_ms < 25,
             "batch_10000_lt_1s": batch_s < 1.0,
         },

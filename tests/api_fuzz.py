@@ -46,7 +46,8 @@ CHECKS = [
 #: negative_data_rejection does not apply: a batch answers each bad item with its own error.
 PER_ITEM_ERRORS = frozenset({"POST /v1/geocode/batch"})
 #: Writes that need more than a client key.
-AGENCY_OPERATIONS = frozenset({"PATCH /v1/reports/{public_id}"})
+AGENCY_OPERATIONS = frozenset({"PATCH /v1/reports/{public_id}",
+                               "POST /v1/reports/{public_id}/public-text"})
 PASSES = ("positive", "known", "negative")
 
 
@@ -134,7 +135,9 @@ def known_values(engine: Engine, keys: Keys) -> Known:
         bodies={
             "POST /v1/reports": {"category": "sanitation", "description": "fuzz", **point},
             "PATCH /v1/reports/{public_id}": {"status": "accepted", "note": "fuzz"},
-            "POST /v1/reports/{public_id}/rating": {"satisfaction": 4},
+            "POST /v1/reports/{public_id}/rating": {"satisfaction": 4,
+                                                    "reporter_token": "rpt_fuzz"},
+            "POST /v1/reports/{public_id}/public-text": {"reason": "fuzz", "hidden": False},
             "POST /v1/geocode/batch": {"items": [{"id": 1, **point},
                                                  {"id": "2", "q": "Vỹ Dạ, Huế"}]},
             "POST /open311/v2/requests.{fmt}": {

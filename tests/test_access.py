@@ -17,12 +17,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gis_service import auth
-from gis_service.auth import IssuedKey, Unauthorized, authenticate, issue_key, revoke_key
+from gis_service.auth import IssuedKey, authenticate, issue_key, revoke_key
 from gis_service.db.schema import (
     agency,
     api_key,
     api_key_usage,
 )
+from gis_service.errors import Unauthorized
 from tests.conftest import ReportsDB, nothing_left
 
 # Phường Hương An: away from where the other API tests report (their duplicate checks).
@@ -82,6 +83,7 @@ WRITES: list[tuple[str, str, Callable[[dict[str, Any]], dict[str, Any]]]] = [
     ("post", "/v1/reports", lambda _: {"json": NEW}),
     ("patch", "/v1/reports/{id}", lambda _: {"json": {"status": "accepted"}}),
     ("post", "/v1/reports/{id}/rating", lambda _: {"json": {"satisfaction": 5}}),
+    ("post", "/v1/reports/{id}/public-text", lambda _: {"json": {"reason": "x", "hidden": True}}),
 ]
 
 
@@ -105,7 +107,7 @@ def test_every_write_refuses_missing_wrong_and_revoked_keys(
             assert response.status_code == 403, (name, response.get_json())
             assert response.get_json()[0]["description"].startswith("api_key: ")
             refused += 1
-    assert refused == 7 * 4
+    assert refused == 7 * 5
     assert client.get(f"/v1/reports/{stored['id']}").get_json()["status"] == "received"
 
 
@@ -120,6 +122,8 @@ def test_roles_decide_who_writes(client: FlaskClient, reports_db: ReportsDB,
                             headers={"X-API-Key": client_key}).status_code == 403
         assert client.post(url + "/rating", json={"satisfaction": 5},
                            headers={"X-API-Key": own}).status_code == 403
+        assert client.post(url + "/public-text", json={"reason": "x", "hidden": True},
+                           headers={"X-API-Key": client_key}).status_code == 403
         form = urlencode({"api_key": own, "service_code": "roads", "lat": str(HERE["lat"]),
                           "long": str(HERE["lon"])})
         assert client.post("/open311/v2/requests.json", data=form,

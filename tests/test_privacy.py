@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -35,7 +36,7 @@ from gis_service.synthetic.texts import (
     FAKE_PHONE_PREFIX,
 )
 from gis_service.web import create_app
-from tests.conftest import HistoryDB
+from tests.conftest import HistoryDB, ReportsDB
 
 # Patterns that start with their literal part (the regex engine then skips ahead fast); the
 # surroundings are checked after: a phone is not part of a longer number, word or fraction.
@@ -175,25 +176,32 @@ def test_the_dataset_has_recognisable_contacts(dataset: Dataset) -> None:
     assert sum(value.startswith(FAKE_NAME_PREFIX) for value in values) >= 1_000
 
 
-def crawl_reports(crawl: Crawl, dataset: Dataset, *, every: int = 1) -> list[dict[str, Any]]:
-    """Every ``every``-th page of GET /v1/reports (and the last), and a sample of reports by id."""
+def crawl_reports(crawl: Crawl, dataset: Dataset, *, every: int = 1,
+                  exports: bool = False) -> list[dict[str, Any]]:
+    """Every ``every``-th page of GET /v1/reports (and the last), a sample of reports by id and
+    their timelines, and (``exports``) the whole list as CSV and GeoJSON."""
     last = -(-dataset.all_reports // PAGE_SIZE)
     listed: list[dict[str, Any]] = []
     for page in sorted({*range(1, last + 1, every), last}):
         body = crawl.get("/v1/reports", "/v1/reports", page=page, page_size=PAGE_SIZE).get_json()
         assert body["next_page"] == (page + 1 if page < last else None)
+        assert body["total"] == dataset.all_reports
         listed += body["reports"]
     listed += [crawl.get("/v1/reports/{public_id}", f"/v1/reports/{public_id}").get_json()
                for public_id in dataset.sample_ids]
+    for public_id in dataset.sample_ids:
+        crawl.get("/v1/reports/{public_id}/events", f"/v1/reports/{public_id}/events")
+    for fmt in ("csv", "geojson") if exports else ():
+        crawl.get("/v1/reports", "/v1/reports", format=fmt)
     return listed
 
 
-def crawl_analyses(crawl: Crawl) -> None:
+def crawl_analyses(crawl: Crawl, **emerging: Any) -> None:
     crawl.get("/healthz", "/healthz")
     for output in ("geojson", "csv"):
         crawl.get("/v1/hotspots", "/v1/hotspots", res=8, format=output)
         crawl.get("/v1/coverage", "/v1/coverage", format=output)
-    crawl.get("/v1/hotspots/emerging", "/v1/hotspots/emerging", res=7)
+    crawl.get("/v1/hotspots/emerging", "/v1/hotspots/emerging", **(emerging or {"res": 7}))
     for output in ("json", "csv"):
         crawl.get("/v1/coverage/summary", "/v1/coverage/summary", format=output)
     for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries"):
@@ -278,7 +286,7 @@ def test_no_public_output_carries_a_contact(app: Flask, dataset: Dataset) -> Non
     code path decides for every row; 0.2 s a page), the maps."""
     with app.test_client() as client:
         crawl = Crawl(client, {})
-        reports = crawl_reports(crawl, dataset, every=3)
+        reports = crawl_reports(crawl, dataset, every=3, exports=True)
         crawl_analyses(crawl)
         crawl_geocoding(crawl, dataset)
         requests = crawl_open311(crawl, dataset)
@@ -326,3 +334,149 @@ def test_an_agency_key_sees_its_own_reporters_only(app: Flask, keys: Keys,
     seen = set().union(*(contacts_in(body) for _, body in crawl.bodies))
     assert seen and seen <= dataset.contacts_by_agency[keys.agency_id]
     assert leaked(crawl, allowed=dataset.contacts_by_agency[keys.agency_id]) == {}
+
+
+# --- free text: descriptions, addresses, public notes and teams that hold PII (issue 14) ------
+
+#: A category only this section files, spread over Huế so none is another's duplicate.
+TEXT_CATEGORY = "other"
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s.\-()\u00a0\u200b+]+(?=\d)")
+
+
+def compacted(text: str) -> str:
+    """``text`` with the separators between digits removed (0905.111 222 -> 0905111222)."""
+    return _BETWEEN_DIGITS.sub("", text)
+
+
+def pii_needles(values: tuple[str, ...]) -> set[str]:
+    """What must not appear of each value: phones and IDs by their last 9 digits, e-mail
+    addresses by their local part, names as written (lower case)."""
+    needles: set[str] = set()
+    for value in values:
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 9:
+            needles.add(digits[-9:])
+        elif "@" in value or " at " in value or "[at]" in value or "(at)" in value \
+                or "{at}" in value or "a còng" in value:
+            needles.add(re.split(r"[@\s\[({]", value, maxsplit=1)[0].lower())
+        else:
+            needles.add(value.lower())
+    return needles
+
+
+def pii_in(raw: bytes, needles: set[str]) -> set[str]:
+    return {needle for reading in readings(raw) for text in (reading.lower(), compacted(reading))
+            for needle in needles if needle in text}
+
+
+@dataclass(frozen=True)
+class TextDataset:
+    dataset: Dataset
+    needles: set[str]
+
+
+def _file_texts(client: FlaskClient, reports_db: ReportsDB) -> list[str]:
+    """The corpus as reports: descriptions and addresses, some answered with public notes and
+    teams that quote it, some edited by the agency, a few through Open311."""
+    from tests.redaction_corpus import PII_TEXTS  # noqa: PLC0415
+    from tests.test_reports_api import agency_key  # noqa: PLC0415
+
+    filed: list[str] = []
+    key = {"X-API-Key": reports_db.keys["client"]}
+    for n, (text, _) in enumerate(PII_TEXTS):
+        point = {"lat": 16.40 + (n % 12) * 0.01, "lon": 107.52 + (n // 12) * 0.01}
+        body = {"category": TEXT_CATEGORY, "description": text, **point,
+                **({"address": text[:300]} if n % 2 else {})}
+        created = client.post("/v1/reports", json=body, headers=key).get_json()["report"]
+        filed.append(created["id"])
+        staff = {"X-API-Key": agency_key(reports_db, created["agency"]["code"])}
+        url = f"/v1/reports/{created['id']}"
+        if n % 3 == 0:
+            client.patch(url, json={"status": "accepted", "public_note": text}, headers=staff)
+            client.patch(url, json={"status": "assigned", "team": text[:200]}, headers=staff)
+        if n % 7 == 0:
+            client.post(url + "/public-text", json={"reason": text, "description": text},
+                        headers=staff)
+    for text, _ in PII_TEXTS[:10]:
+        form = urlencode({"api_key": reports_db.keys["client"], "service_code": TEXT_CATEGORY,
+                          "lat": "16.46", "long": "107.59", "description": text,
+                          "address_string": text[:200]})
+        client.post("/open311/v2/requests.json", data=form,
+                    content_type="application/x-www-form-urlencoded")
+    return filed
+
+
+@pytest.fixture(scope="module")
+def text_app(reports_db: ReportsDB) -> Flask:
+    return create_app(reports_db.settings, engine=reports_db.engine)
+
+
+@pytest.fixture(scope="module")
+def text_dataset(text_app: Flask, reports_db: ReportsDB) -> TextDataset:
+    from tests.redaction_corpus import PII_TEXTS  # noqa: PLC0415
+
+    with text_app.test_client() as client:
+        filed = _file_texts(client, reports_db)
+    with reports_db.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(report)).scalar_one()
+        first_day = conn.execute(select(func.min(report.c.created_at))).scalar_one()
+        codes = list(conn.execute(select(category.c.code).order_by(category.c.code)).scalars())
+        points = {row[0]: (row[1], row[2]) for row in conn.execute(
+            select(report.c.public_id, func.ST_X(report.c.geom), func.ST_Y(report.c.geom))
+            .where(report.c.public_id.in_(filed[::6])))}
+    needles = set().union(*(pii_needles(values) for _, values in PII_TEXTS))
+    return TextDataset(Dataset(filed[::6], total, codes, first_day, {}, points), needles)
+
+
+def test_the_text_search_finds_pii_however_it_is_written() -> None:
+    needles = pii_needles(("0905 111 222", "lan [at] gmail [dot] com", "Lê Thị C"))
+    assert needles == {"905111222", "lan", "lê thị c"}
+    assert pii_in("gọi +84.905.111-222".encode(), needles) == {"905111222"}
+    assert pii_in(json.dumps({"d": "Tôi là Lê Thị C"}).encode(), needles) == {"lê thị c"}
+    assert pii_in(b"[so dien thoai] 16.4637", needles) == set()
+
+
+def test_no_public_output_carries_pii_from_free_text(text_app: Flask, text_dataset: TextDataset,
+                                                     reports_db: ReportsDB) -> None:
+    """Every GET operation of the document (the exports too), the maps and Open311 in JSON and
+    XML, without a key and with a client key: none of the corpus' contact details, with or
+    without separators. The agency's own key does see them (the originals are kept)."""
+    dataset = text_dataset.dataset
+    found: dict[str, set[str]] = {}
+    with text_app.test_client() as client:
+        crawl = Crawl(client, {})
+        crawl_reports(crawl, dataset, exports=True)
+        # Reports of today only: weekly periods over the last twelve weeks.
+        twelve_weeks = (dt.date.today() - dt.timedelta(weeks=12)).isoformat()
+        crawl_analyses(crawl, res=7, period="week", **{"from": twelve_weeks})
+        crawl_geocoding(crawl, dataset)
+        crawl_open311(crawl, dataset)
+        assert crawl.operations == get_operations(client) | {
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries"}
+        for url, body in crawl.bodies:
+            leaks = pii_in(body, text_dataset.needles)
+            if leaks:
+                found.setdefault(url, set()).update(leaks)
+        keyed = Crawl(client, {"X-API-Key": reports_db.keys["client"]})
+        crawl_reports(keyed, dataset)
+        for url, body in keyed.bodies:
+            found.setdefault(url, set()).update(pii_in(body, text_dataset.needles))
+        # The search finds what is there: an admin sees the stored originals.
+        admin = {"X-API-Key": reports_db.keys["admin"]}
+        originals = [client.get(f"/v1/reports/{public_id}", headers=admin).data
+                     for public_id in dataset.sample_ids]
+    assert {url: leaks for url, leaks in found.items() if leaks} == {}
+    assert len(set().union(*(pii_in(body, text_dataset.needles) for body in originals))) >= 10
+
+
+def test_generated_texts_survive_redaction(history_db: HistoryDB) -> None:
+    """The false-positive rate on a large PII-free corpus: the generated history's 37,000
+    descriptions and addresses (house numbers, kiệt, hẻm, villages) as redaction leaves them."""
+    from gis_service.redaction import redact  # noqa: PLC0415
+
+    with history_db.engine.connect() as conn:
+        texts = [text for row in conn.execute(select(report.c.description, report.c.address))
+                 for text in row if text]
+    changed = [(text, redact(text)) for text in texts if redact(text) != text]
+    assert len(texts) >= 30_000
+    assert changed == [], (len(changed), len(texts), sorted({b for _, b in changed})[:40])

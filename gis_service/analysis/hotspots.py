@@ -30,7 +30,6 @@ from gis_service.analysis.hotspot_model import (
 from gis_service.analysis.periods import Period, check_period, period_range
 from gis_service.analysis.selection import (
     ANALYSIS_RESOLUTIONS,
-    HUE,
     ReportSelection,
     TimeBound,
     check_resolution,
@@ -56,6 +55,7 @@ from gis_service.analysis.statistics.weights import (
     check_scheme,
 )
 from gis_service.errors import InvalidInput
+from gis_service.reports.calendar import TZ
 
 CRS = "EPSG:4326"
 CellArray = npt.NDArray[np.int64]
@@ -215,8 +215,8 @@ def _attrs(request: _Request, found: Cells, **extra: object) -> dict[str, object
 def _periods(selection: ReportSelection, found: sql.PeriodCounts, kind: Period
              ) -> npt.NDArray[np.datetime64]:
     """The periods to compare: those holding the range asked for, else the reports' own."""
-    first = selection.start.astimezone(HUE).date() if selection.start else None
-    last = ((selection.end - dt.timedelta(microseconds=1)).astimezone(HUE).date()
+    first = selection.start.astimezone(TZ).date() if selection.start else None
+    last = ((selection.end - dt.timedelta(microseconds=1)).astimezone(TZ).date()
             if selection.end else None)
     if len(found.days):
         first = first or found.days.min().astype(dt.date)

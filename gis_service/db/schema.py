@@ -72,9 +72,11 @@ generation = Table(
     Column("activated_at", DateTime(timezone=True)),
     CheckConstraint(_in("status", GENERATION_STATUSES), name="status"),
     CheckConstraint("valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="dates"),
+    # At most one generation is active.
+    Index("uq_generation_one_active", text("(true)"), unique=True,
+          postgresql_where=text("status = 'active'")),
 )
-# The migration adds two constraints SQLAlchemy Core cannot declare here: a partial unique
-# index allowing one generation with status 'active', and an exclusion constraint keeping the
+# The migration adds an exclusion constraint SQLAlchemy Core cannot declare here, keeping the
 # validity periods of published (non-draft) generations from overlapping.
 
 admin_unit = Table(
@@ -295,6 +297,17 @@ report = Table(
     Column("satisfaction", SmallInteger),
     Column("duplicate_of", BigInteger, ForeignKey("report.id")),
     Column("import_batch", Text),
+    # The public record (migration 0007): the redacted public text that search reads, an
+    # agency's edit or hiding of the public text (the originals above never change), the team
+    # it is assigned to, and the reporter's credentials for rating (hashes only).
+    Column("search_text", Text, nullable=False, server_default=""),
+    Column("public_description", Text),
+    Column("public_address", Text),
+    Column("public_text_hidden", Boolean, nullable=False, server_default="false"),
+    Column("team", Text),
+    Column("reporter_token_hash", Text),
+    Column("reporter_device_hash", Text),
+    CheckConstraint("char_length(public_description) <= 4000", name="public_description_length"),
     CheckConstraint(_in("status", REPORT_STATUSES), name="status"),
     CheckConstraint(_in("channel", CHANNELS), name="channel"),
     CheckConstraint(_in("location_source", LOCATION_SOURCES), name="location_source"),
@@ -311,8 +324,13 @@ report = Table(
     Index("ix_report_commune_id", "commune_id"),
     Index("ix_report_category_created_at", "category", "created_at"),
     Index("ix_report_duplicate_of", "duplicate_of"),
+    # For "open reports within 250 m" (gis_service/reports/duplicates.py renders this cast).
+    Index("ix_report_geog", text("(geom::geography)"), postgresql_using="gist"),
+    Index("ix_report_status_due_at", "status", "due_at"),
+    # Diacritic-blind search (migration 0007): a trigram GIN index on the folded public text.
+    Index("ix_report_search_text", func.immutable_unaccent(text("search_text")),
+          postgresql_using="gin", postgresql_ops={"immutable_unaccent": "gin_trgm_ops"}),
 )
-# The migration adds a GiST index on (geom::geography) for "open reports within 250 m".
 
 # Private: never joined into a public response, export, map or feed.
 report_contact = Table(
@@ -336,12 +354,29 @@ report_event = Table(
     Column("from_status", Text),
     Column("to_status", Text),
     Column("agency_id", Integer, ForeignKey("agency.id")),
+    #: The internal note: staff only (the report's agency and admins).
     Column("note", Text, nullable=False, server_default=""),
+    #: The answer residents read (redacted when published); ``team``: who inside the agency.
+    Column("public_note", Text, nullable=False, server_default=""),
+    Column("team", Text),
     CheckConstraint(
-        "kind IN ('created', 'routed', 'status', 'escalated', 'rating', 'duplicate', 'note')",
+        "kind IN ('created', 'routed', 'status', 'escalated', 'rating', 'duplicate', 'note', "
+        "'public_text')",
         name="kind",
     ),
     Index("ix_report_event_report_id_at", "report_id", "at"),
+)
+
+# One rating per resolution (the n-th move to ``resolved``): a second is refused by the key.
+report_rating = Table(
+    "report_rating",
+    metadata,
+    Column("report_id", BigInteger, ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
+    Column("resolution", SmallInteger, primary_key=True),
+    Column("satisfaction", SmallInteger, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction"),
 )
 
 # Working days for deadlines, so due dates are computed in SQL for bulk imports too:

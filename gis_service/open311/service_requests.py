@@ -5,16 +5,16 @@ Field by field (GeoReport v2, "GET Service Requests"):
 =====================  ==================================================================
 service_request_id     the report's public id (``PA-...``)
 status                 ``open`` or ``closed``, from our lifecycle (:data:`OPEN311_STATUS`)
-status_notes           our detailed status in words (never the staff's free-text notes,
-                       which may quote a resident's name or number)
+status_notes           the agency's latest public note (redacted), else our detailed
+                       status in words (never the internal notes)
 service_name / _code   the category's English name and code
-description            the resident's description
+description            the resident's description, redacted (or the agency's public edit)
 agency_responsible     the agency the report was routed to
 service_notice         the category's deadline in words
 requested_datetime     ``created_at``
 updated_datetime       the last change (the newest event in the audit trail)
 expected_datetime      ``due_at``, the category's deadline from ``created_at``
-address                the address given, else ward, district, province (most specific first)
+address                the address given (redacted), else ward, district, province
 address_id             the ward's code in the current boundary generation (our only
                        addressing system finer than a city; there are no address ids)
 zipcode                none: Huế's postcodes are not in our data
@@ -23,6 +23,9 @@ media_url              the first media URL
 =====================  ==================================================================
 
 Dates are ISO 8601 with the +07:00 offset (Huế time). The reporter's contact is never read.
+
+Paging (our extension, documented in /openapi.json): ``page_size`` (1 to 1000, default 1000)
+and ``page`` (from 1) reach the requests beyond the specification's first 1000.
 """
 
 from __future__ import annotations
@@ -37,9 +40,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from gis_service.db.schema import REPORT_STATUSES, report_event
 from gis_service.errors import NotFound
 from gis_service.open311.services import categories_by_code, service_notice
+from gis_service.redaction import redact_text
 from gis_service.reports import queries
 from gis_service.reports.categories import Category
 from gis_service.reports.lifecycle import OPEN_STATUSES
+from gis_service.reports.public_record import (
+    latest_public_notes,
+    public_address,
+    public_description,
+)
 
 # About 10 m: the JSON API's rounding (gis_service.web.report_json.PUBLIC_DECIMALS).
 PUBLIC_DECIMALS = 4
@@ -103,37 +112,42 @@ class RequestQuery:
     service_request_ids: tuple[str, ...] = ()
     service_codes: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    page: int = 1
+    page_size: int = MAX_REQUESTS
 
 
-def status_notes(record: queries.ReportRecord) -> str:
-    """Our detailed status in words.
+def status_notes(record: queries.ReportRecord, public_note: str = "") -> str:
+    """The agency's latest public note (redacted), else our detailed status in words.
 
-    Fixed sentences, never a staff note: notes are internal and may name people.
+    Never an internal note: those may name people.
     """
+    if public_note.strip():
+        return redact_text(public_note)
     return _NOTES[record.status].format(agency=record.agency_name,
                                         duplicate_of=record.duplicate_of or "another report")
 
 
 def address_of(record: queries.ReportRecord) -> str:
-    """The address given, else the report's units, most specific first."""
-    if record.address and record.address.strip():
-        return record.address.strip()
+    """The public address given (redacted), else the report's units, most specific first."""
+    given = public_address(record)
+    if given and given.strip():
+        return given.strip()
     units = record.current_units
     return ", ".join(units[level].name for level in ("commune", "district", "province")
                      if level in units)
 
 
 def to_service_request(record: queries.ReportRecord, category: Category,
-                       updated: dt.datetime) -> ServiceRequest:
+                       updated: dt.datetime, public_note: str = "") -> ServiceRequest:
     """A report as a service request (see the module docstring for each field)."""
     commune = record.current_units.get("commune")
     return ServiceRequest(
         service_request_id=record.public_id,
         status=OPEN311_STATUS[record.status],
-        status_notes=status_notes(record),
+        status_notes=status_notes(record, public_note),
         service_name=category.name,
         service_code=record.category,
-        description=record.description,
+        description=public_description(record),
         agency_responsible=record.agency_name,
         service_notice=service_notice(category),
         requested_datetime=record.created_at,
@@ -163,9 +177,11 @@ def last_changes(conn: Connection, report_ids: Sequence[int]) -> dict[int, dt.da
 
 def _mapped(conn: Connection, records: Sequence[queries.ReportRecord]) -> list[ServiceRequest]:
     categories: Mapping[str, Category] = categories_by_code(conn)
-    changed = last_changes(conn, [record.id for record in records])
+    ids = [record.id for record in records]
+    changed, notes = last_changes(conn, ids), latest_public_notes(conn, ids)
     return [to_service_request(record, categories[record.category],
-                               changed.get(record.id, record.created_at))
+                               changed.get(record.id, record.created_at),
+                               notes.get(record.id, ""))
             for record in records]
 
 
@@ -180,12 +196,14 @@ def _filter(query: RequestQuery) -> queries.ReportFilter:
 
 
 def find_requests(conn: Connection, query: RequestQuery) -> list[ServiceRequest]:
-    """GET requests: newest first, at most :data:`MAX_REQUESTS`.
+    """GET requests: newest first, ``query.page_size`` (at most :data:`MAX_REQUESTS`) of
+    them from page ``query.page``.
 
     >>> find_requests(conn, RequestQuery(start, end, statuses=("open",)))  # doctest: +SKIP
     [ServiceRequest(service_request_id='PA-7K3M9Q2XHD', status='open', ...)]
     """
-    records, _ = queries.list_reports(conn, _filter(query), page_size=MAX_REQUESTS)
+    records, _ = queries.list_reports(conn, _filter(query), page=query.page,
+                                      page_size=query.page_size)
     return _mapped(conn, records)
 
 

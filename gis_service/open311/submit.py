@@ -9,18 +9,21 @@ retried post replays the first answer and creates nothing new.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from gis_service.auth import Principal, Unauthorized, authenticate, require_role
+from gis_service.auth import Principal, authenticate, require_role
 from gis_service.db.schema import report
+from gis_service.errors import InvalidInput, NotFound, Unauthorized
 from gis_service.geocode import GeocodeIndex
-from gis_service.open311.params import new_report
+from gis_service.open311.params import new_report, reporter_device
 from gis_service.open311.services import find_category, service_notice
 from gis_service.ratelimit import count_request
 from gis_service.reports.categories import Category
 from gis_service.reports.idempotency import request_fingerprint
+from gis_service.reports.reporter_credentials import bind_device
 from gis_service.reports.submission import Submission, submit_once
 
 
@@ -48,13 +51,24 @@ def _created(conn: Connection, report_id: int, category: Category) -> dict[str, 
     return {"service_request_id": public_id, "service_notice": service_notice(category)}
 
 
+def remember_device(conn: Connection, params: Mapping[str, str], principal: Principal,
+                    service_request_id: str) -> None:
+    """The client's ``account_id``/``device_id``, kept (hashed with the key) so that this user
+    of this client may rate the report."""
+    device = reporter_device(params)
+    if device is not None:
+        report_id = conn.execute(select(report.c.id)
+                                 .where(report.c.public_id == service_request_id)).scalar_one()
+        bind_device(conn, report_id, principal.key_id, device)
+
+
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,
                    idempotency_key: str | None, index: GeocodeIndex,
-                   tolerance_m: float) -> Submission:
+                   tolerance_m: float, channel: str = "app") -> Submission:
     """Store the posted request; its body is ``{service_request_id, service_notice}``.
 
-    An unknown ``service_code`` is :class:`~gis_service.errors.NotFound` (404, as the spec
-    says); a bad location or description is a 400/422 naming the parameter.
+    An unknown ``service_code`` is a 400 naming it (as the spec says for POST; GET of an
+    unknown service's definition stays 404); a bad location or description is a 400/422.
 
     >>> with engine.begin() as conn:  # doctest: +SKIP
     ...     submit_request(conn, {"service_code": "roads", "lat": "16.4779", "long": "107.611"},
@@ -62,9 +76,13 @@ def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Pr
     ...                    tolerance_m=2000).body
     {'service_request_id': 'PA-7K3M9Q2XHD', 'service_notice': 'Handled within 30 working days ...'}
     """
-    new = new_report(params)
-    category = find_category(conn, new.category)
+    new = new_report(params, channel=channel)
+    try:
+        category = find_category(conn, new.category)
+    except NotFound as error:
+        raise InvalidInput(error.detail, field="service_code") from None
     return submit_once(
         conn, new, principal=principal, idempotency_key=idempotency_key,
         fingerprint=fingerprint(params), index=index, tolerance_m=tolerance_m,
-        render=lambda c, report_id: _created(c, report_id, category))
+        render=lambda c, report_id: _created(c, report_id, category),
+        created_status=HTTPStatus.CREATED)

@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.db.schema import agency, report, report_event
 from gis_service.errors import Conflict, InvalidInput, NotFound
+from gis_service.reports.reopening import reopened_deadline
 
 # The one table of allowed moves: from each state, the states it may go to.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -69,6 +70,15 @@ MAX_ESCALATION_LEVELS = 4
 ESCALATION_ACTOR = "system:escalation"
 # One escalation run at a time, so two concurrent runs cannot both escalate the same level.
 _ESCALATION_LOCK = 0x7265_7363  # "resc"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a move publishes: the agency's public note, the team it names, the acting agency."""
+
+    public_note: str = ""
+    team: str | None = None
+    agency_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,11 +137,14 @@ def transition(
     *,
     duplicate_of: int | None = None,
     at: dt.datetime | None = None,
+    answer: Answer | None = None,
 ) -> Transition:
     """Move a report to ``to_status``, in the caller's transaction.
 
     ``duplicate_of`` (the original report's id) is required for, and only for, ``duplicate``.
     ``at`` defaults to the transaction's time (``now()``); imports of history pass their own.
+    ``note`` is the internal note; ``answer`` the public note, the team and the acting agency.
+    A move to ``reopened`` sets a new deadline from ``at`` (:mod:`.reopening`), and says so.
 
     >>> transition(conn, 42, "accepted", "staff:lan", "valid report")  # doctest: +SKIP
     Transition(report_id=42, public_id='...', from_status='received', to_status='accepted', ...)
@@ -148,18 +161,28 @@ def transition(
                        field="status")
     if duplicate_of is not None:
         note = _duplicate_note(conn, report_id, duplicate_of, note)
+    answer = answer or Answer()
+    extra: dict[str, Any] = {"team": answer.team} if answer.team is not None else {}
+    if to_status == "reopened":
+        at = at or conn.execute(select(func.now())).scalar_one()
+        deadline = reopened_deadline(conn, report_id, at)
+        extra["due_at"] = deadline.due_at
+        note = " ".join(p for p in (note, deadline.internal_note()) if p)
+        answer = Answer(answer.public_note or deadline.public_note(), answer.team, answer.agency_id)
     when: ColumnElement[Any] = func.now() if at is None else literal(at, DateTime(timezone=True))
     moved_at = conn.execute(
         update(report)
         .where(report.c.id == report_id)
-        .values(status=to_status, duplicate_of=duplicate_of, **_timestamps(current, to_status, when))
+        .values(status=to_status, duplicate_of=duplicate_of,
+                **_timestamps(current, to_status, when), **extra)
         .returning(when)
     ).scalar_one()
     event_id = conn.execute(
         insert(report_event)
         .values(report_id=report_id, at=moved_at, actor=actor,
                 kind="duplicate" if to_status == "duplicate" else "status",
-                from_status=current, to_status=to_status, note=note)
+                from_status=current, to_status=to_status, note=note,
+                public_note=answer.public_note, team=answer.team, agency_id=answer.agency_id)
         .returning(report_event.c.id)
     ).scalar_one()
     return Transition(report_id, public_id, current, to_status, moved_at, event_id)

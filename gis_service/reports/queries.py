@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, Text, and_, bindparam, func, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.db.schema import (
     admin_unit,
@@ -20,9 +34,9 @@ from gis_service.db.schema import (
     jurisdiction_rule,
     report,
     report_contact,
-    report_event,
 )
 from gis_service.errors import NotFound
+from gis_service.reports.lifecycle import OPEN_STATUSES
 
 MAX_PAGE_SIZE = 500
 
@@ -67,6 +81,11 @@ class ReportRecord:
     near_boundary: bool
     generation: str
     current_generation: str
+    #: The public record (see gis_service.reports.public_record).
+    public_description: str | None = None
+    public_address: str | None = None
+    public_text_hidden: bool = False
+    team: str | None = None
     units: dict[str, UnitName] = field(default_factory=dict)
     current_units: dict[str, UnitName] = field(default_factory=dict)
     neighbour: UnitName | None = None
@@ -85,6 +104,17 @@ class ReportFilter:
     public_ids: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    channel: str | None = None
+    #: Open reports past their deadline at ``now`` (True), or all but those (False).
+    overdue: bool | None = None
+    now: dt.datetime | None = None
+    commune: str | None = None
+    #: Words to find in the public (redacted) description and address, diacritics ignored.
+    q: str | None = None
+
+
+#: Orders a list may take: the column, then the direction.
+SORTS = ("created_at", "-created_at", "due_at", "-due_at")
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,8 @@ def _base() -> Select[Any]:
         jurisdiction_rule.c.code.label("routing_rule"), report.c.snap_match,
         report.c.snap_distance_m, report.c.near_boundary,
         snap_gen.c.code.label("generation"), current_gen.c.code.label("current_generation"),
+        report.c.public_description, report.c.public_address, report.c.public_text_hidden,
+        report.c.team,
     ]
     for role, unit in units.items():
         columns += [unit.c.code.label(f"{role}_code"), unit.c.name.label(f"{role}_name"),
@@ -156,7 +188,8 @@ def _record(row: Any) -> ReportRecord:
         row.status, row.created_at, row.due_at, row.first_response_at, row.resolved_at,
         row.closed_at, row.satisfaction, row.duplicate_of, tuple(row.media_urls), row.agency_id,
         row.agency_code, row.agency_name, row.routing_rule, row.snap_match, row.snap_distance_m,
-        row.near_boundary, row.generation, row.current_generation,
+        row.near_boundary, row.generation, row.current_generation, row.public_description,
+        row.public_address, row.public_text_hidden, row.team,
         units=levels(""), current_units=levels("current_"), neighbour=_unit(row, "neighbour"),
     )
 
@@ -206,30 +239,74 @@ def _conditions(filters: ReportFilter) -> list[Any]:
     any_of = ((report.c.public_id, filters.public_ids), (report.c.category, filters.categories),
               (report.c.status, filters.statuses))
     found += [column.in_(values) for column, values in any_of if values]
+    return found + _record_conditions(filters)
+
+
+def _record_conditions(filters: ReportFilter) -> list[Any]:
+    """The filters of the public record (issue 14): channel, overdue, commune, words."""
+    found: list[Any] = []
+    if filters.channel:
+        found.append(report.c.channel == filters.channel)
+    if filters.overdue is not None:
+        now = bindparam("now", filters.now or dt.datetime.now(dt.UTC), DateTime(timezone=True))
+        late = and_(report.c.status.in_(OPEN_STATUSES), report.c.due_at < now)
+        found.append(late if filters.overdue else ~late)
+    if filters.commune:
+        units = select(admin_unit.c.id).where(admin_unit.c.code == filters.commune,
+                                              admin_unit.c.level == "commune")
+        found.append(or_(report.c.commune_id.in_(units), report.c.current_commune_id.in_(units)))
+    if filters.q:
+        found.append(matches_words(filters.q))
     return found
 
 
+def matches_words(words: str) -> ColumnElement[bool]:
+    """The index-backed search: ``words`` anywhere in the folded public text.
+
+    Both sides go through ``immutable_unaccent`` (lower case, no diacritics), so the trigram
+    GIN index ``ix_report_search_text`` answers the ILIKE (tests/test_report_search.py shows
+    the plan). LIKE's wildcards in ``words`` are escaped: they are searched as written.
+    """
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = func.concat("%", func.immutable_unaccent(bindparam("q", escaped, Text)), "%")
+    folded: ColumnElement[str] = func.immutable_unaccent(report.c.search_text)
+    return folded.ilike(pattern, escape="\\")
+
+
+def _order(sort: str) -> list[Any]:
+    column = report.c.due_at if sort.lstrip("-") == "due_at" else report.c.created_at
+    if sort.startswith("-"):
+        return [column.desc(), report.c.id.desc()]
+    return [column.asc(), report.c.id.asc()]
+
+
 def list_reports(conn: Connection, filters: ReportFilter, *, page: int = 1,
-                 page_size: int = 100) -> tuple[list[ReportRecord], bool]:
-    """One page of reports, newest first, and whether another page follows."""
-    query = (_base().where(and_(true(), *_conditions(filters)))
-             .order_by(report.c.created_at.desc(), report.c.id.desc())
+                 page_size: int = 100, sort: str = "-created_at") -> tuple[list[ReportRecord], bool]:
+    """One page of reports (newest first unless ``sort`` says otherwise), and whether another
+    page follows."""
+    query = (_base().where(and_(true(), *_conditions(filters))).order_by(*_order(sort))
              .limit(page_size + 1).offset((page - 1) * page_size))
     rows = conn.execute(query).all()
     return [_record(row) for row in rows[:page_size]], len(rows) > page_size
+
+
+def count_reports(conn: Connection, filters: ReportFilter) -> int:
+    """How many reports the filters match (the list's ``total``)."""
+    query = select(func.count()).select_from(report).where(and_(true(), *_conditions(filters)))
+    return int(conn.execute(query).scalar_one())
+
+
+def stream_reports(conn: Connection, filters: ReportFilter, *, sort: str = "-created_at",
+                   batch: int = 1_000) -> Iterator[ReportRecord]:
+    """Every matching report, read through a server-side cursor ``batch`` rows at a time, so
+    an export of any size holds one batch in memory."""
+    query = _base().where(and_(true(), *_conditions(filters))).order_by(*_order(sort))
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    for row in result:
+        yield _record(row)
 
 
 def contact_of(conn: Connection, report_id: int) -> Contact | None:
     row = conn.execute(select(report_contact.c.name, report_contact.c.phone, report_contact.c.email)
                        .where(report_contact.c.report_id == report_id)).one_or_none()
     return None if row is None else Contact(*row)
-
-
-def events_of(conn: Connection, report_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(report_event.c.at, report_event.c.kind, report_event.c.from_status,
-               report_event.c.to_status, report_event.c.note, agency.c.code.label("agency"))
-        .outerjoin(agency, agency.c.id == report_event.c.agency_id)
-        .where(report_event.c.report_id == report_id).order_by(report_event.c.id)
-    )
-    return [dict(row._mapping) for row in rows]

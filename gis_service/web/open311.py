@@ -59,6 +59,17 @@ def _query() -> dict[str, str]:
     return params.single_values(params.decode_pairs(request.query_string))
 
 
+@blp.before_request
+def _our_jurisdiction() -> None:
+    """Every operation takes jurisdiction_id; one naming another jurisdiction is refused."""
+    params.check_jurisdiction(request.args)
+
+
+def _from_browser() -> bool:
+    """A browser's form post names its page (the web portal); apps send neither header."""
+    return "Origin" in request.headers or "Referer" in request.headers
+
+
 def _form() -> dict[str, str]:
     """The posted form and the query string together, each parameter once."""
     if request.mimetype == "multipart/form-data":
@@ -71,7 +82,9 @@ def _form() -> dict[str, str]:
         pairs = params.decode_pairs(request.get_data(cache=False), where="body")
     else:
         raise InvalidInput("send the form as application/x-www-form-urlencoded", field="body")
-    return params.single_values([*params.decode_pairs(request.query_string), *pairs])
+    values = params.single_values([*params.decode_pairs(request.query_string), *pairs])
+    params.check_jurisdiction(values)
+    return values
 
 
 @blp.route(f"/discovery.{FMT}")
@@ -106,9 +119,12 @@ def service_definition(service_code: str, fmt: str) -> Response:
         ("service_code", "comma list of service codes"),
         ("start_date", "w3 date-time with a time zone; default 90 days before end_date"),
         ("end_date", "w3 date-time with a time zone; default now (at most 90 days span)"),
-        ("status", "open, closed or open,closed"))])
+        ("status", "open, closed or open,closed"),
+        ("page", "our extension: the page of page_size requests, from 1 (beyond the first 1000)"),
+        ("page_size", "our extension: 1 to 1000 (default 1000)"))])
 def list_requests(fmt: str) -> Response:
-    """Service requests, newest first: the last 90 days by default, at most 1000."""
+    """Service requests, newest first: the last 90 days by default, 1000 a page (``page`` and
+    ``page_size``, our extension, reach the rest)."""
     query = params.requests_query(_query(), dt.datetime.now(dt.UTC))
     with connection() as conn:
         return _respond("service_requests", open311.find_requests(conn, query), fmt)
@@ -117,7 +133,8 @@ def list_requests(fmt: str) -> Response:
 @blp.route(f"/requests.{FMT}", methods=["POST"])
 @blp.doc(**_responses(schema.CREATED_LIST, 403, 404, 413, 429, status=201), requestBody={
     "required": True,
-    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM}}})
+    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM,
+                                                      "example": schema.REQUEST_EXAMPLE}}})
 def create_request(fmt: str) -> Response:
     """Submit a request (form-encoded, with api_key); the answer is its service_request_id."""
     fields = _form()
@@ -128,7 +145,9 @@ def create_request(fmt: str) -> Response:
             conn, fields, principal=principal,
             idempotency_key=request.headers.get("Idempotency-Key"),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m)
+            tolerance_m=services().settings.snap_tolerance_m,
+            channel=params.channel_of(fields, from_browser=_from_browser()))
+        submit.remember_device(conn, fields, principal, outcome.body["service_request_id"])
     response = _respond("service_requests", [outcome.body], fmt, status=outcome.status_code)
     response.headers["Location"] = f"{blp.url_prefix}/requests/{outcome.body['service_request_id']}.{fmt}"
     if outcome.replayed:

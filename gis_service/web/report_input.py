@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gis_service.coords import lonlat
 from gis_service.errors import InvalidInput
 from gis_service.reports.intake import NewReport, Reporter
+from gis_service.reports.public_record import PublicTextEdit
+from gis_service.reports.reporter_credentials import MAX_DEVICE_CHARS
 
 MAX_TEXT_CHARS = 10_000
 MAX_URL_CHARS = 2_000
+MAX_TEAM_CHARS = 200
 
 
-def _object(body: object, name: str = "body") -> Mapping[str, Any]:
+#: The fields each body may hold; any other is a 400 naming it (the schemas say
+#: ``additionalProperties: false``, and a misspelt field silently dropped loses what it held).
+REPORT_FIELDS = frozenset({"category", "channel", "description", "lat", "lon", "location_source",
+                           "address", "media_urls", "reporter"})
+REPORTER_FIELDS = frozenset({"name", "phone", "email"})
+STATUS_FIELDS = frozenset({"status", "note", "internal_note", "public_note", "team",
+                           "duplicate_of"})
+RATING_FIELDS = frozenset({"satisfaction", "reporter_token", "device_id", "account_id"})
+PUBLIC_TEXT_FIELDS = frozenset({"reason", "description", "address", "hidden"})
+
+
+def _object(body: object, name: str = "body", *, known: frozenset[str]) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidInput(f"{name} must be a JSON object", field=name)
+    unknown = sorted(str(key) for key in body if key not in known)
+    if unknown:
+        where = "" if name == "body" else f"{name}."
+        field = f"{where}{unknown[0]}"
+        raise InvalidInput(f"{field} is not a field of this request "
+                           f"(known: {', '.join(sorted(known))})", field=field)
     return body
 
 
@@ -50,13 +71,13 @@ def _reporter(body: Mapping[str, Any]) -> Reporter:
     value = body.get("reporter")
     if value is None:
         return Reporter()
-    details = _object(value, "reporter")
+    details = _object(value, "reporter", known=REPORTER_FIELDS)
     return Reporter(*(_text(details, key, where="reporter.") for key in ("name", "phone", "email")))
 
 
 def new_report(body: object) -> NewReport:
     """Parse a POST /v1/reports body (see the OpenAPI document for its fields)."""
-    fields = _object(body)
+    fields = _object(body, known=REPORT_FIELDS)
     point = None
     if "lat" in fields or "lon" in fields:
         for name in ("lat", "lon"):
@@ -77,15 +98,59 @@ def new_report(body: object) -> NewReport:
     )
 
 
-def status_change(body: object) -> tuple[str, str, str | None]:
-    """A PATCH body: the new status, a note, and the original for duplicates."""
-    fields = _object(body)
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+    internal_note: str
+    public_note: str
+    team: str | None
+    duplicate_of: str | None
+
+
+def status_change(body: object) -> StatusChange:
+    """A PATCH body: the new status, the internal note (``internal_note``, or ``note`` as
+    before), the public note residents read, the team (only with ``assigned``), and the
+    original for duplicates."""
+    fields = _object(body, known=STATUS_FIELDS)
     status = _text(fields, "status", required=True) or ""
-    return status, _text(fields, "note") or "", _text(fields, "duplicate_of")
+    if "note" in fields and "internal_note" in fields:
+        raise InvalidInput("give internal_note or note (the same), not both", field="note")
+    internal = _text(fields, "internal_note") or _text(fields, "note") or ""
+    team = _text(fields, "team")
+    if team is not None and (status != "assigned" or not team.strip() or len(team) > MAX_TEAM_CHARS):
+        raise InvalidInput(f"team names who inside the agency takes an assigned report "
+                           f"(status assigned, 1 to {MAX_TEAM_CHARS} characters)", field="team")
+    return StatusChange(status, internal, _text(fields, "public_note") or "", team,
+                        _text(fields, "duplicate_of"))
 
 
-def rating(body: object) -> int:
-    value = _object(body).get("satisfaction")
+@dataclass(frozen=True)
+class Rating:
+    satisfaction: int
+    reporter_token: str | None
+    device_id: str | None
+
+
+def rating(body: object, token_header: str | None = None) -> Rating:
+    """A rating body: ``satisfaction`` 1-5, and the reporter's ``reporter_token`` (or the
+    header's) or the Open311 ``device_id``/``account_id`` the report was filed with."""
+    fields = _object(body, known=RATING_FIELDS)
+    value = fields.get("satisfaction")
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         raise InvalidInput("satisfaction must be an integer from 1 to 5", field="satisfaction")
-    return value
+    device = _text(fields, "device_id") or _text(fields, "account_id")
+    if device is not None and len(device) > MAX_DEVICE_CHARS:
+        raise InvalidInput(f"device_id is longer than {MAX_DEVICE_CHARS} characters",
+                           field="device_id")
+    return Rating(value, _text(fields, "reporter_token") or token_header, device)
+
+
+def public_text_edit(body: object) -> PublicTextEdit:
+    """A public-text body: ``reason`` (required), and ``description``, ``address``, ``hidden``."""
+    fields = _object(body, known=PUBLIC_TEXT_FIELDS)
+    hidden = fields.get("hidden")
+    if hidden is not None and not isinstance(hidden, bool):
+        raise InvalidInput("hidden must be true or false", field="hidden")
+    return PublicTextEdit(reason=_text(fields, "reason", required=True) or "",
+                          description=_text(fields, "description"),
+                          address=_text(fields, "address"), hidden=hidden)

@@ -1,37 +1,72 @@
-"""Reports as JSON: public by default; contact details only for those allowed to see them."""
+"""Reports as JSON: public by default; contact details, original text and internal notes only
+for those allowed to see them (the report's own agency, admins).
+
+Every free text goes through gis_service.redaction (by way of reports.public_record).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from gis_service.redaction import redact, redact_text
 from gis_service.reports.duplicates import DuplicateCandidate
+from gis_service.reports.public_record import TimelineEvent, public_address, public_description
 from gis_service.reports.queries import Contact, ReportRecord, UnitName
+from gis_service.timestamps import optional_timestamp_text, timestamp_text
 
 # About 10 m: a public map shows the street, not the doorstep.
 PUBLIC_DECIMALS = 4
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+_time = optional_timestamp_text
 
 
 def _unit(unit: UnitName) -> dict[str, str]:
     return {"code": unit.code, "name": unit.name, "type": unit.unit_type}
 
 
-def report_json(record: ReportRecord, contact: Contact | None = None) -> dict[str, Any]:
-    """The report; ``contact`` is included only when the caller passes it (own agency, admin)."""
+def event_json(event: TimelineEvent, *, internal: bool = False) -> dict[str, Any]:
+    """One timeline entry; the internal note and the actor only when ``internal``."""
+    body: dict[str, Any] = {
+        "at": event.at.isoformat(), "kind": event.kind, "from_status": event.from_status,
+        "to_status": event.to_status,
+        "agency": ({"code": event.agency_code, "name": event.agency_name}
+                   if event.agency_code else None),
+        "team": redact(event.team), "public_note": redact_text(event.public_note),
+    }
+    if internal:
+        body["internal_note"] = event.internal_note
+        body["actor"] = event.actor
+    return body
+
+
+def _private(record: ReportRecord, contact: Contact | None) -> dict[str, Any]:
+    private: dict[str, Any] = {"original": {"description": record.description,
+                                            "address": record.address}}
+    if contact is not None:
+        private["reporter"] = {"name": contact.name, "phone": contact.phone,
+                               "email": contact.email}
+    return private
+
+
+def report_json(record: ReportRecord, contact: Contact | None = None, *,
+                events: list[TimelineEvent] | None = None,
+                internal: bool = False) -> dict[str, Any]:
+    """The report, its public text redacted; ``events`` as its timeline when given.
+
+    ``internal`` (own agency, admin) adds the original text, the internal notes and
+    ``contact`` (when the report has one).
+    """
     body: dict[str, Any] = {
         "id": record.public_id,
         "category": record.category,
-        "description": record.description,
+        "description": public_description(record),
         "channel": record.channel,
         "status": record.status,
         "location": {
             "lat": round(record.lat, PUBLIC_DECIMALS), "lon": round(record.lon, PUBLIC_DECIMALS),
             "source": record.location_source, "precision": record.geocode_precision,
-            "confidence": record.geocode_confidence, "address": record.address,
+            "confidence": record.geocode_confidence, "address": public_address(record),
         },
         "units": {
             "generation": record.generation,
@@ -54,13 +89,19 @@ def report_json(record: ReportRecord, contact: Contact | None = None) -> dict[st
         "satisfaction": record.satisfaction,
         "duplicate_of": record.duplicate_of,
         "media_urls": list(record.media_urls),
+        "team": redact(record.team),
+        "public_text": {"hidden": record.public_text_hidden,
+                        "edited": record.public_description is not None
+                        or record.public_address is not None},
     }
-    if contact is not None:
-        body["reporter"] = {"name": contact.name, "phone": contact.phone, "email": contact.email}
+    if events is not None:
+        body["events"] = [event_json(event, internal=internal) for event in events]
+    if internal:
+        body.update(_private(record, contact))
     return body
 
 
 def duplicate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
     return {"id": candidate.public_id, "category": candidate.category, "status": candidate.status,
-            "created_at": candidate.created_at.isoformat(),
+            "created_at": timestamp_text(candidate.created_at),
             "distance_m": round(candidate.distance_m, 1)}

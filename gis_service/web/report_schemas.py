@@ -11,7 +11,9 @@ from marshmallow import Schema, fields, validate
 
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 from gis_service.reports.intake import MAX_DESCRIPTION_CHARS, MAX_MEDIA_URLS
-from gis_service.web.report_input import MAX_TEXT_CHARS, MAX_URL_CHARS
+from gis_service.reports.public_record import MAX_PUBLIC_TEXT_CHARS, MAX_REASON_CHARS
+from gis_service.reports.reporter_credentials import MAX_DEVICE_CHARS
+from gis_service.web.report_input import MAX_TEAM_CHARS, MAX_TEXT_CHARS, MAX_URL_CHARS
 from gis_service.web.schemas import LAT_DOC, LON_DOC
 
 _TEXT = validate.Length(max=MAX_TEXT_CHARS)
@@ -34,7 +36,8 @@ class NewReportSchema(Schema):
                                     metadata={"description": "default gps"})
     address = fields.String(validate=_TEXT,
                             metadata={"description": "geocoded when lat/lon are not given"})
-    media_urls = fields.List(fields.String(validate=validate.Length(max=MAX_URL_CHARS)),
+    media_urls = fields.List(fields.String(validate=validate.Length(max=MAX_URL_CHARS),
+                                           metadata={"example": "https://example.org/1.jpg"}),
                              validate=validate.Length(max=MAX_MEDIA_URLS),
                              metadata={"description": "http(s) URLs of photos"})
     reporter = fields.Nested(ReporterInSchema,
@@ -43,13 +46,61 @@ class NewReportSchema(Schema):
 
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(REPORT_STATUSES))
-    note = fields.String(validate=_TEXT)
+    public_note = fields.String(validate=_TEXT, metadata={
+        "description": "the answer residents read (published redacted)",
+        "example": "Đã thu gom rác tại kiệt 58."})
+    internal_note = fields.String(validate=_TEXT, metadata={
+        "description": "staff only: the report's agency and admins"})
+    note = fields.String(validate=_TEXT, metadata={"description": "the same as internal_note"})
+    team = fields.String(validate=validate.Length(min=1, max=MAX_TEAM_CHARS), metadata={
+        "description": "with status assigned: the team inside the agency",
+        "example": "Tổ vệ sinh số 2"})
     duplicate_of = fields.String(validate=_TEXT,
                                  metadata={"description": "the original's id (status duplicate)"})
 
 
 class RatingSchema(Schema):
     satisfaction = fields.Integer(required=True, validate=validate.Range(1, 5))
+    reporter_token = fields.String(validate=_TEXT, metadata={
+        "description": "the token POST /v1/reports returned (or the X-Reporter-Token header)"})
+    device_id = fields.String(validate=validate.Length(max=MAX_DEVICE_CHARS), metadata={
+        "description": "or: the Open311 device_id the report was filed with (same key)"})
+    account_id = fields.String(validate=validate.Length(max=MAX_DEVICE_CHARS), metadata={
+        "description": "or: the Open311 account_id the report was filed with (same key)"})
+
+
+class PublicTextSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON_CHARS),
+                           metadata={"description": "why (kept in the event)",
+                                     "example": "tên người khác trong mô tả"})
+    description = fields.String(validate=validate.Length(max=MAX_PUBLIC_TEXT_CHARS),
+                                metadata={"description": "the public description instead"})
+    address = fields.String(validate=validate.Length(max=MAX_PUBLIC_TEXT_CHARS),
+                            metadata={"description": "the public address instead"})
+    hidden = fields.Boolean(metadata={"description": "hide (true) or show again (false)"})
+
+
+class AgencyNameSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class EventSchema(Schema):
+    at = fields.DateTime(required=True)
+    kind = fields.String(required=True)
+    from_status = fields.String(required=True, allow_none=True)
+    to_status = fields.String(required=True, allow_none=True)
+    agency = fields.Nested(AgencyNameSchema, required=True, allow_none=True,
+                           metadata={"description": "the acting agency, when recorded"})
+    team = fields.String(required=True, allow_none=True)
+    public_note = fields.String(required=True, metadata={"description": "redacted"})
+    internal_note = fields.String(metadata={"description": "own agency and admins only"})
+    actor = fields.String(metadata={"description": "own agency and admins only"})
+
+
+class TimelineSchema(Schema):
+    id = fields.String(required=True)
+    events = fields.List(fields.Nested(EventSchema), required=True)
 
 
 class UnitNameSchema(Schema):
@@ -92,6 +143,16 @@ class ReporterSchema(Schema):
     email = fields.String(required=True, allow_none=True)
 
 
+class PublicTextStateSchema(Schema):
+    hidden = fields.Boolean(required=True)
+    edited = fields.Boolean(required=True)
+
+
+class OriginalTextSchema(Schema):
+    description = fields.String(required=True)
+    address = fields.String(required=True, allow_none=True)
+
+
 class ReportSchema(Schema):
     id = fields.String(required=True)
     category = fields.String(required=True)
@@ -114,8 +175,13 @@ class ReportSchema(Schema):
     satisfaction = fields.Integer(required=True, allow_none=True)
     duplicate_of = fields.String(required=True, allow_none=True)
     media_urls = fields.List(fields.String(), required=True)
+    team = fields.String(required=True, allow_none=True)
+    public_text = fields.Nested(PublicTextStateSchema, required=True)
+    events = fields.List(fields.Nested(EventSchema), metadata={"description": "the timeline"})
     reporter = fields.Nested(ReporterSchema, metadata={
         "description": "only for the report's own agency's key or an admin key"})
+    original = fields.Nested(OriginalTextSchema, metadata={
+        "description": "the stored text: only for the report's own agency's key or an admin key"})
 
 
 class DuplicateSchema(Schema):
@@ -130,10 +196,15 @@ class ReportCreatedSchema(Schema):
     report = fields.Nested(ReportSchema, required=True)
     duplicates = fields.List(fields.Nested(DuplicateSchema), required=True,
                              metadata={"description": "possible duplicates nearby, nearest first"})
+    reporter_token = fields.String(required=True, metadata={
+        "description": "shown once: the reporter's credential to rate the report (a retry "
+                       "with the same Idempotency-Key gets a new one; the old one lapses)"})
 
 
 class ReportPageSchema(Schema):
     page = fields.Integer(required=True)
     page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "reports matching"})
     next_page = fields.Integer(required=True, allow_none=True)
+    next = fields.String(required=True, allow_none=True, metadata={"description": "next page URL"})
     reports = fields.List(fields.Nested(ReportSchema), required=True)

@@ -22,10 +22,11 @@ from gis_service.analysis.statistics.inference import (
     MIN_PERMUTATIONS,
 )
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
+from gis_service.reports.queries import SORTS as REPORT_SORTS
+from gis_service.spatial.types import MATCHES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
 LON_DOC = {"description": "WGS84 longitude", "minimum": -180, "maximum": 180, "example": 107.611}
-MATCHES = ("inside", "nearest", "outside")
 
 
 class ReverseArgs(Schema):
@@ -92,9 +93,16 @@ class ReverseCollectionSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
-    database = fields.String(required=True)
-    active_generation = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={"description": "ok or degraded"})
+    database = fields.String(required=True, metadata={"description": "ok when it answered"})
+    active_generation = fields.String(allow_none=True, metadata={
+        "description": "the active boundary generation's code, if it has units"})
+    checked_s_ago = fields.Float(required=True, metadata={
+        "description": "seconds since the database was asked (answers are cached up to 1 s)"})
+
+
+class LivenessSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "always ok"})
 
 
 class ProblemSchema(Schema):
@@ -147,7 +155,8 @@ class GeocodeResponseSchema(Schema):
 
 
 class BatchItemSchema(Schema):
-    id = fields.Raw(required=True, metadata={"description": "caller's id (string or integer), echoed back"})
+    id = fields.Raw(metadata={"description": "caller's id (string or integer), echoed back; "
+                                             "optional: answers also carry the item's position"})
     q = fields.String(metadata={"description": "free-text address (forward)"})
     lat = fields.Float(metadata=LAT_DOC)
     lon = fields.Float(metadata=LON_DOC)
@@ -161,7 +170,10 @@ class BatchRequestSchema(Schema):
 
 
 class BatchOutcomeSchema(Schema):
-    id = fields.Raw(required=True)
+    position = fields.Integer(required=True,
+                              metadata={"description": "the item's index in the request (from 0)"})
+    id = fields.Raw(required=True, allow_none=True,
+                    metadata={"description": "the item's id as sent, null when it had none"})
     kind = fields.String(required=True, validate=validate.OneOf(["forward", "reverse"]),
                          allow_none=True)
     result = fields.Nested(ReverseSchema, allow_none=True,
@@ -189,9 +201,42 @@ class BBox(fields.Field):
         return west, south, east, north
 
 
+class StatusList(fields.Field):
+    """Statuses given once with commas (``received,accepted``), repeated, or both."""
+
+    is_multiple = True
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object
+                     ) -> tuple[str, ...]:
+        values = value if isinstance(value, list) else [value]
+        found = tuple(part.strip() for item in values for part in str(item).split(","))
+        unknown = [status for status in found if status not in REPORT_STATUSES]
+        if unknown or not found:
+            raise ValidationError(f"statuses are {', '.join(REPORT_STATUSES)}")
+        return found
+
+
 class ReportListArgs(Schema):
+    """GET /v1/reports. Unknown parameters are refused (a 400 naming them): a misspelt
+    filter must not silently return every report."""
+
     category = fields.String(validate=validate.Length(max=64))
-    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    status = StatusList(metadata={
+        "description": "one or several statuses (comma-separated or repeated)", "type": "string",
+        "example": "received,accepted"})
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    overdue = fields.Boolean(metadata={
+        "description": "true: open reports past their deadline; false: all others"})
+    commune = fields.String(validate=validate.Length(max=16), metadata={
+        "description": "GSO code of a commune (of the report's generation or the current one)"})
+    q = fields.String(validate=validate.Length(min=2, max=200), metadata={
+        "description": "words in the public (redacted) description and address; diacritics and "
+                       "case ignored", "example": "kiet 58"})
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(REPORT_SORTS),
+                         metadata={"description": "created_at or due_at, - for descending"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "geojson"]),
+                           metadata={"description": "json (a page), csv or geojson (every "
+                                                    "matching report, streamed; page ignored)"})
     agency = fields.String(validate=validate.Length(max=64), metadata={"description": "agency code"})
     unit = fields.String(validate=validate.Length(max=16),
                          metadata={"description": "GSO code of a commune, district or province"})

@@ -33,22 +33,23 @@ import pandas as pd
 from sqlalchemy import Connection, func, literal, select
 
 from gis_service.boundaries import generations
+from gis_service.cells import cells_for_points
 from gis_service.db.schema import calendar_day, category
 from gis_service.errors import DataError
-from gis_service.proximity import NEAR_BOUNDARY_M
+from gis_service.redaction import search_text
 from gis_service.reports.calendar import ensure_calendar
 from gis_service.reports.importing import sql as import_sql
 from gis_service.reports.importing import summary as why
-from gis_service.reports.importing.cells import cells_for_points
 from gis_service.reports.importing.offline import bring_online, take_offline
 from gis_service.reports.importing.read import ROW, read_rows
 from gis_service.reports.importing.stage import Staging, analyze, copy_rows
 from gis_service.reports.importing.summary import ImportSummary, Rejection
 from gis_service.reports.importing.validate import Reference, Validated, local_days, validate
-from gis_service.snapping import DEFAULT_TOLERANCE_M, check_tolerance
+from gis_service.spatial.proximity import NEAR_BOUNDARY_M
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M, check_tolerance
 
 #: The steps in order, as :data:`Progress` callbacks and ``ImportSummary.steps`` name them.
-STEPS = ("read", "validate", "h3", "copy", "skip_stored", "snap", "place", "route", "due",
+STEPS = ("read", "validate", "h3", "redact", "copy", "skip_stored", "snap", "place", "route", "due",
          "duplicates", "near_boundary", "insert_reports", "insert_contacts", "insert_events",
          "rebuild")
 #: Called after each step with (step name, steps done, steps in all).
@@ -132,6 +133,11 @@ def import_reports(
         rows = checked.rows
         for res, cells in cells_for_points(rows["lon"].to_numpy(), rows["lat"].to_numpy()).items():
             rows[f"h3_r{res}"] = cells
+    with clock.step("redact"):
+        # What public search reads: redacted in Python, as every other public text is.
+        rows["search_text"] = [
+            search_text(_text_or_none(description), _text_or_none(address))
+            for description, address in zip(rows["description"], rows["address"], strict=True)]
     with conn.begin_nested():
         notes = _ensure_calendar(conn, checked)
         outcome = _stage_and_insert(conn, checked, clock, batch=batch, tolerance_m=tolerance,
@@ -145,6 +151,10 @@ def import_reports(
         if strict and summary.rejections:
             raise ImportRejected(summary)  # leaving the savepoint rolls it back
     return summary
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None  # pandas' missing text may be NaN
 
 
 def _explain_orphans(frame: pd.DataFrame, rejections: tuple[Rejection, ...]

@@ -88,6 +88,7 @@ class Staging:
                 Column("duplicate_of", Text),
                 # As the file has it ("a|b"); split into text[] when stored.
                 Column("media_urls", Text, nullable=False),
+                Column("search_text", Text, nullable=False),
                 *(Column(f"h3_r{res}", BigInteger, nullable=False) for res in RESOLUTIONS),
             ),
             snap=_temporary(
@@ -140,6 +141,7 @@ _COPY_TYPES = {
     "reporter_phone": "text", "reporter_email": "text", "status": "text",
     "first_response_at": "timestamptz", "resolved_at": "timestamptz", "closed_at": "timestamptz",
     "satisfaction": "int2", "duplicate_of": "text", "media_urls": "text",
+    "search_text": "text",
     **{f"h3_r{res}": "int8" for res in RESOLUTIONS},
 }
 

@@ -1,7 +1,7 @@
 """Communes' deep interiors held in memory, so most one-point lookups need one tiny round trip.
 
 A point more than ``MARGIN_DEG`` inside one commune and at least that far from every other
-commune of its generation is "inside" that commune under every rule of snapping.py (covered
+commune of its generation is "inside" that commune under every rule of the spatial package (covered
 by it alone: no edge, overlap, gap or tolerance comes into it). For such a point snap_point
 needs from PostgreSQL only the proof that the boundaries are still those the interiors were
 cut from: the boundary revision (migration 0005), a one-row read. Edges, overlaps, gaps and
@@ -32,12 +32,17 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, select
 
+from gis_service.boundaries import generations
 from gis_service.boundaries.generations import Generation
 from gis_service.db.schema import admin_unit, generation
+from gis_service.errors import GisError
 from gis_service.revision_cache import RevisionCache, current_revision
+from gis_service.spatial.proximity import NEAR_BOUNDARY_M
 
 #: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
 MARGIN_DEG = 1e-5
+#: Fewest metres in a degree of latitude (at the equator) on WGS84.
+_M_PER_DEG_LAT_MIN = 110_574.0
 #: Side of the grid that lists, for each cell, the cores whose bounding box meets it.
 GRID_DEG = 0.005
 #: Lookups answered by the SQL under one revision before this process cuts cores for it.
@@ -46,8 +51,10 @@ BUILD_AFTER = 200
 KEPT_REVISIONS = 4
 
 
-def cut_cores(communes: np.ndarray) -> np.ndarray:
+def cut_cores(communes: np.ndarray, margin_deg: float = MARGIN_DEG) -> np.ndarray:
     """Each commune's deep interior (see the module docstring); None where nothing is left.
+
+    A point of a core lies at least ``margin_deg`` inside its commune and from every sibling.
 
     Two unit-high boxes overlapping over [0.5, 1]: each keeps its own part, shrunk.
 
@@ -55,16 +62,25 @@ def cut_cores(communes: np.ndarray) -> np.ndarray:
     ...     [shapely.box(0, 0, 1, 1), shapely.box(0.5, 0, 2, 1)]))]
     [0.49995, 0.99993]
     """
-    once = shapely.buffer(communes, -MARGIN_DEG)
-    twice = shapely.buffer(communes, -2 * MARGIN_DEG)
+    once = shapely.buffer(communes, -margin_deg)
+    twice = shapely.buffer(communes, -2 * margin_deg)
     tree = shapely.STRtree(communes)
     cores = np.empty(len(communes), dtype=object)
     for i, shrunk in enumerate(twice):
         reaching = [j for j in tree.query(once[i], predicate="intersects") if j != i]
         core = shrunk if not reaching else shapely.difference(
-            shrunk, shapely.union_all(shapely.buffer(communes[reaching], MARGIN_DEG)))
+            shrunk, shapely.union_all(shapely.buffer(communes[reaching], margin_deg)))
         cores[i] = None if core is None or shapely.is_empty(core) else core
     return cores
+
+
+def _clear_margin_deg(communes: np.ndarray) -> float:
+    """Degrees that are surely more than ``NEAR_BOUNDARY_M`` metres in every direction over
+    these communes (5% spare), as gis_service.spatial.grid's prefilter reckons."""
+    bounds = shapely.bounds(communes)
+    farthest = float(np.nanmax(np.abs(bounds[:, [1, 3]]))) if len(bounds) else 0.0
+    shortest_m_per_deg = _M_PER_DEG_LAT_MIN * math.cos(math.radians(min(farthest + 0.1, 89.0)))
+    return NEAR_BOUNDARY_M * 1.05 / shortest_m_per_deg
 
 
 class _GenerationCores:
@@ -78,6 +94,8 @@ class _GenerationCores:
     def __init__(self, code: str, commune_ids: Sequence[int], communes: np.ndarray) -> None:
         self.code = code
         self._ids = [int(i) for i in commune_ids]
+        self._communes = communes
+        self._clear: dict[int, shapely.Geometry | None] | None = None
         self._cores = cut_cores(communes)
         self._grown = shapely.buffer(communes, MARGIN_DEG)
         shapely.prepare(self._cores)
@@ -124,6 +142,21 @@ class _GenerationCores:
                 return self._ids[index]
         return None
 
+    def clear_of_others(self, commune_id: int, lon: float, lat: float) -> bool:
+        """Whether the point is surely farther than ``NEAR_BOUNDARY_M`` from every other commune
+        of the generation, so reverse geocoding needs no neighbour query.
+
+        Proved in degrees: the commune's interior cut with a margin that is at least
+        ``NEAR_BOUNDARY_M`` metres at every latitude of the generation (a degree of longitude
+        is shortest at the latitude farthest from the equator). Cut on first use.
+        """
+        if self._clear is None:
+            self._clear = dict(zip(self._ids, cut_cores(self._communes, _clear_margin_deg(
+                self._communes)).tolist(), strict=True))
+            shapely.prepare([core for core in self._clear.values() if core is not None])
+        core = self._clear.get(commune_id)
+        return core is not None and bool(shapely.contains_xy(core, lon, lat))
+
     def in_no_commune(self, lon: float, lat: float) -> bool:
         """Whether the point is surely covered by no commune (farther than the margin from all)."""
         entry = self._grid.get((math.floor(lon / GRID_DEG), math.floor(lat / GRID_DEG)))
@@ -145,23 +178,21 @@ class CommuneCores:
         # Requests name few distinct (code, date) pairs; each is resolved once.
         self._picked: dict[tuple[str | None, dt.date | None], _GenerationCores | None] = {}
 
-    def generation_id(self, code: str | None, at: dt.date | None) -> int | None:
-        """The generation snapping.py's SQL would pick; None unless exactly one answers (the
-        SQL then raises its own error)."""
-        if code is not None:
-            found = [g for g in self._generations if g.code == code]
-        elif at is not None:
-            found = [g for g in self._generations if g.status != "draft" and g.is_valid_on(at)]
-        else:
-            found = [g for g in self._generations if g.status == "active"]
-        return found[0].id if len(found) == 1 else None
+    def of_generation(self, conn: Connection, code: str | None, at: dt.date | None
+                      ) -> _GenerationCores | None:
+        """The cores of the generation the snapping SQL would pick, if it has communes.
 
-    def of_generation(self, code: str | None, at: dt.date | None) -> _GenerationCores | None:
-        """The cores of the generation the SQL would pick, if it has communes."""
+        The pick is :func:`gis_service.boundaries.generations.resolve`'s, asked once per
+        (code, date) and kept: any change to a generation changes the revision, and with it
+        these cores. None when no generation answers (the SQL then raises its own error).
+        """
         key = (code, at)
         if key in self._picked:
             return self._picked[key]
-        generation_id = self.generation_id(code, at)
+        try:
+            generation_id = generations.resolve(conn, code=code, at=at).id
+        except GisError:
+            generation_id = None
         picked = None if generation_id is None else self._by_generation.get(generation_id)
         if len(self._picked) < 4096:
             self._picked[key] = picked
