@@ -185,6 +185,22 @@ def test_hotspot_page_draws_cells_with_reports_or_significance() -> None:
     assert "L.control.layers" in page
 
 
+def test_hotspot_page_says_what_it_shows_and_links_the_other_measure() -> None:
+    from gis_service.maps.hotspots import MEASURE_TITLES, HotspotFilters, _other_measure  # noqa: PLC0415
+
+    cells = cells_frame([9, 0, 2], ["hot_99", "not_significant", "not_significant"])
+    filters = HotspotFilters(resolution=8, categories=("roads",))
+    page = map_html(draw_hotspots([HotspotLayer("All", cells)], communes_frame(),
+                                  cell_column="cell", measure="excess",
+                                  links=[_other_measure(filters)]))
+    assert "Hot spots of reports in excess of residents" in MEASURE_TITLES["excess"]
+    assert "Hot spots of reports in excess of residents" in page
+    label, url = _other_measure(filters)
+    assert "measure=count" in url and "res=8" in url and "category=roads" in url
+    assert "measure=count" in page and "show raw counts" in page and "raw counts" in label
+    assert "measure=excess" in _other_measure(HotspotFilters(measure="count"))[1]
+
+
 def test_hotspot_page_with_no_cells_still_renders() -> None:
     empty = cells_frame([], [])
     page = map_html(draw_hotspots([HotspotLayer("All", empty)], communes_frame(),
@@ -276,6 +292,8 @@ def test_coverage_page_names_the_method_and_the_flag_model() -> None:
 @pytest.mark.parametrize(("path", "query", "field"), [
     ("/maps/hotspots", {"res": "6"}, "res"),
     ("/maps/hotspots", {"k": "9"}, "k"),
+    ("/maps/hotspots", {"resolution": "9"}, "resolution"),
+    ("/maps/hotspots", {"measure": "rate"}, "measure"),
     ("/maps/hotspots", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
     ("/maps/hotspots", {"from": "yesterday"}, "from"),
     ("/maps/hotspots", {"category": "no_such_category"}, "category"),

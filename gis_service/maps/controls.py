@@ -92,9 +92,13 @@ def _field_html(spec: FormField) -> str:
     return f"<label>{label} {widget}</label>"
 
 
-def panel(title: str, lines: Sequence[str] = (), form: Sequence[FormField] = ()) -> HtmlControl:
-    """The page's title, a few lines of context and a GET form that reloads it with new filters."""
+def panel(title: str, lines: Sequence[str] = (), form: Sequence[FormField] = (),
+          links: Sequence[tuple[str, str]] = ()) -> HtmlControl:
+    """The page's title, a few lines of context, links (text, URL) to related views, and a GET
+    form that reloads it with new filters."""
     text = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    text += "".join(f'<p><a href="{html.escape(url)}">{html.escape(label)}</a></p>'
+                    for label, url in links)
     fields = "".join(_field_html(spec) for spec in form)
     # An empty action submits to the page itself, wherever the app is mounted.
     form_html = (f'<form class="gis-form" method="get" action="">{fields}'

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 import folium
 import geopandas as gpd
@@ -12,6 +13,7 @@ from sqlalchemy import Connection
 
 from gis_service.analysis import hotspots
 from gis_service.analysis.selection import ANALYSIS_RESOLUTIONS, TimeBound
+from gis_service.analysis.statistics.inference import DEFAULT_MIN_COUNT
 from gis_service.boundaries.frames import units_frame
 from gis_service.maps.base import MapOptions, base_map, frame_bounds
 from gis_service.maps.boundaries import commune_outlines
@@ -22,9 +24,22 @@ from gis_service.reports.categories import list_categories
 
 #: The layer of every selected category together, shown first.
 ALL_LAYER = "All selected categories"
-#: The map's default resolution: res-8 cells (0.7 km²) keep a province-wide page light.
-DEFAULT_RESOLUTION = 8
+#: The map's default resolution: None, chosen from the data (analysis.hotspot_model), but
+#: never finer than MAX_RESOLUTION: res-10 cells would make a province-wide page heavy.
+DEFAULT_RESOLUTION: int | None = None
+MAX_RESOLUTION = 9
 MAX_K = 5
+#: What the page says it shows, Vietnamese first.
+MEASURE_TITLES = {
+    "excess": "Điểm nóng phản ánh vượt mức dân số · Hot spots of reports in excess of residents",
+    "count": "Điểm nóng số phản ánh · Hot spots of report counts (raw)",
+}
+MEASURE_NOTES = {
+    "excess": "Báo cáo so với số dân (điều tra 2019) · reports against the cells' residents "
+              "(2019 census, areal weighting): hot = more reports than residents explain.",
+    "count": "Số báo cáo so với diện tích · reports against area: where reports are many, "
+             "which is mostly where people live.",
+}
 
 
 @dataclass(frozen=True)
@@ -48,8 +63,11 @@ def draw_hotspots(
     lines: Sequence[str] = (),
     form: Sequence[FormField] = (),
     options: MapOptions | None = None,
+    measure: str = "excess",
+    links: Sequence[tuple[str, str]] = (),
 ) -> folium.Map:
-    """The page from Gi* frames (first layer shown, the rest chosen in the layer control)."""
+    """The page from hot spot frames (first layer shown, the rest chosen in the layer
+    control); the title says which ``measure`` it shows."""
     drawn = [layer.drawn() for layer in layers[:1]]
     fmap = base_map("Report hotspots", frame_bounds(*drawn, communes), options)
     for index, layer in enumerate(layers):
@@ -57,10 +75,13 @@ def draw_hotspots(
                   significant_only=layer.significant_only).add_to(fmap)
     commune_outlines(fmap, communes)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    panel("Report hotspots (Getis-Ord Gi*)", lines, form).add_to(fmap)
-    legend("Gi* class (FDR-adjusted)", class_legend(),
+    panel(MEASURE_TITLES.get(measure, measure), [MEASURE_NOTES.get(measure, ""), *lines], form,
+          links).add_to(fmap)
+    legend("Class (FDR-adjusted)", class_legend(),
            note="Cells without reports and without a significant pattern are not drawn; "
-                "a category's own layer shows its hot and cold cells only.").add_to(fmap)
+                "a category's own layer shows its hot and cold cells only. No cell is hot "
+                "or cold on fewer reports (or expected reports) than the minimum count."
+           ).add_to(fmap)
     return fmap
 
 
@@ -68,9 +89,12 @@ def draw_hotspots(
 class HotspotFilters:
     """The page's filters: the query parameters of /maps/hotspots, as /v1/hotspots takes them."""
 
-    resolution: int = DEFAULT_RESOLUTION
-    k: int = 1
+    resolution: int | None = DEFAULT_RESOLUTION
+    k: int | None = None
     weights: str = "binary"
+    measure: str = "excess"
+    inference: str = "auto"
+    min_count: int = DEFAULT_MIN_COUNT
     categories: tuple[str, ...] | None = None
     channel: str | None = None
     status: str | None = None
@@ -80,21 +104,47 @@ class HotspotFilters:
     def run(self, conn: Connection, categories: tuple[str, ...] | None) -> gpd.GeoDataFrame:
         """Gi* for these filters over ``categories`` (None: every category)."""
         return hotspots(conn, resolution=self.resolution, k=self.k, weights=self.weights,
-                        categories=categories, channel=self.channel, status=self.status,
-                        start=self.start, end=self.end)
+                        measure=self.measure, inference=self.inference,
+                        min_count=self.min_count, categories=categories, channel=self.channel,
+                        status=self.status, start=self.start, end=self.end,
+                        max_resolution=MAX_RESOLUTION)
+
+    def query(self) -> str:
+        """These filters as the page's query string."""
+        pairs = {"res": self.resolution, "k": self.k, "weights": self.weights,
+                 "measure": self.measure, "inference": self.inference,
+                 "min_count": self.min_count,
+                 "category": ",".join(self.categories) if self.categories else None,
+                 "channel": self.channel, "status": self.status,
+                 "from": self.start.isoformat() if self.start else None,
+                 "to": self.end.isoformat() if self.end else None}
+        return urlencode({key: value for key, value in pairs.items() if value is not None})
 
 
 def _summary(cells: gpd.GeoDataFrame, filters: HotspotFilters) -> list[str]:
     classes = cells["cls"].astype(str)
+    attrs = cells.attrs
     period = (f"{filters.start.isoformat() if filters.start else 'first report'} to "
               f"{filters.end.isoformat() if filters.end else 'last report'}")
+    k = int(attrs.get("k", filters.k or 1))
     return [
         f"{int(cells['count'].sum()):,} reports, {period}.",
-        f"{len(cells):,} cells at H3 resolution {filters.resolution}, neighbours within "
-        f"{filters.k} ring{'s' if filters.k > 1 else ''} ({filters.weights} weights).",
+        f"{len(cells):,} cells at H3 resolution {attrs.get('resolution', filters.resolution)}, "
+        f"neighbours within {k} ring{'s' if k > 1 else ''} ({filters.weights} weights); "
+        f"scale {attrs.get('chosen_by', 'given')}.",
+        f"Inference: {attrs.get('inference', '?')} (dispersion {attrs.get('dispersion', 1)}); "
+        f"minimum count {attrs.get('min_count', filters.min_count)}.",
         f"{int(classes.str.startswith('hot').sum())} hot and "
         f"{int(classes.str.startswith('cold').sum())} cold cells.",
     ]
+
+
+def _other_measure(filters: HotspotFilters) -> tuple[str, str]:
+    """The link to the same map in the other measure (one click to the raw counts and back)."""
+    other = "count" if filters.measure == "excess" else "excess"
+    label = ("Xem số phản ánh thô · show raw counts" if other == "count"
+             else "Xem phần vượt mức dân số · show excess over residents")
+    return label, "?" + replace(filters, measure=other).query()
 
 
 def _when(name: str, label: str, value: TimeBound | None) -> FormField:
@@ -110,10 +160,12 @@ def _form(filters: HotspotFilters, codes: Sequence[tuple[str, str]]) -> list[For
     if chosen and chosen not in dict(codes):
         choices.append((chosen, chosen))  # several categories, from a typed URL
     form = [
-        FormField("res", "Resolution", str(filters.resolution),
-                  choices=[(str(r), str(r)) for r in ANALYSIS_RESOLUTIONS]),
-        FormField("k", "Rings", str(filters.k),
-                  choices=[(str(k), str(k)) for k in range(1, MAX_K + 1)]),
+        FormField("measure", "Measure", filters.measure,
+                  choices=[("excess", "excess over residents"), ("count", "raw counts")]),
+        FormField("res", "Resolution", "" if filters.resolution is None else str(filters.resolution),
+                  choices=[("", "auto"), *((str(r), str(r)) for r in ANALYSIS_RESOLUTIONS)]),
+        FormField("k", "Rings", "" if filters.k is None else str(filters.k),
+                  choices=[("", "auto"), *((str(k), str(k)) for k in range(1, MAX_K + 1))]),
         FormField("weights", "Weights", filters.weights,
                   choices=[("binary", "binary"), ("decay", "decay")]),
         FormField("category", "Category", chosen, choices=choices),
@@ -134,7 +186,8 @@ def _category_layer(name: str, cells: gpd.GeoDataFrame) -> HotspotLayer:
 
 def hotspot_map(conn: Connection, filters: HotspotFilters | None = None, *,
                 by_category: bool = True, options: MapOptions | None = None) -> folium.Map:
-    """Gi* hot and cold spots for the filters, with one layer per report category.
+    """Hot and cold spots for the filters (excess over residents by default, the raw counts
+    one link away), with one layer per report category.
 
     The first layer is every selected category together (all categories by default); with
     ``by_category`` each selected category gets its own Gi* run and layer.
@@ -153,4 +206,5 @@ def hotspot_map(conn: Connection, filters: HotspotFilters | None = None, *,
                        for code in codes]
     return draw_hotspots(layers, units_frame(conn), cell_column="cell",
                          lines=_summary(combined, filters), form=_form(filters, known),
-                         options=options)
+                         options=options, measure=filters.measure,
+                         links=[_other_measure(filters)])

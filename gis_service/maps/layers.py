@@ -20,7 +20,8 @@ OUTLINE_PANE = "outlines"
 OUTLINE_PANE_Z = 450
 # Every drawn cell carries this CSS class (and gis-hex-<class>), so pages and tests find them.
 HEX_CLASS = "gis-hex"
-_TOOLTIP = (("cell", "H3 cell"), ("count", "Reports"), ("z", "Gi* z"), ("p", "p"),
+_TOOLTIP = (("cell", "H3 cell"), ("count", "Reports"), ("expected", "Expected"), ("z", "Gi* z"),
+            ("p", "p"),
             ("p_fdr", "p (FDR-adjusted)"), ("label", "Class"))
 
 
@@ -64,7 +65,9 @@ def hex_layer(cells: gpd.GeoDataFrame, *, name: str, cell_column: str, show: boo
         "count": shown["count"].astype(int),
         "z": shown["z"].map(lambda v: f"{v:.2f}"),
         "p": shown["p"].map(lambda v: f"{v:.2g}"),
-        "p_fdr": shown["p_fdr"].map(lambda v: f"{v:.2g}"),
+        "p_fdr": shown["p_fdr"].map(lambda v: "not tested" if pd.isna(v) else f"{v:.2g}"),
+        "expected": (shown["expected"].map(lambda v: f"{v:.1f}") if "expected" in shown
+                     else ""),
         "cls": shown["cls"].astype(str),
         "label": shown["cls"].astype(str).map(class_label),
     }, index=shown.index)

@@ -21,6 +21,8 @@ GEOJSON = "application/geo+json"
 
 def _properties(frame: gpd.GeoDataFrame, renames: Mapping[str, str]) -> list[str]:
     table = frame.drop(columns=frame.geometry.name).rename(columns=dict(renames))
+    # NaN (a value undefined for a cell, e.g. no expectation) is null in JSON, not NaN.
+    table = table.astype(object).where(table.notna(), None)
     return [json.dumps(row, ensure_ascii=False) for row in table.to_dict("records")]
 
 

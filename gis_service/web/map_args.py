@@ -38,10 +38,11 @@ class HotspotMapArgs(HotspotArgs):
     """/v1/hotspots' filters (the same checks, so the page and the API agree), a coarser
     default resolution for a province-wide page, and no output format."""
 
-    class Meta:
+    class Meta(HotspotArgs.Meta):
         exclude = ("format",)
 
     res = fields.Integer(load_default=DEFAULT_RESOLUTION, validate=validate.Range(min=7, max=10))
+    # The page draws no permutation-tuning controls: they keep their defaults.
 
 
 class CoverageMapArgs(CoverageArgs):
@@ -59,7 +60,13 @@ class CoverageMapArgs(CoverageArgs):
             raise ValidationError("from must be before to", field_name="from")
 
 
-def query_args(schema: type[Schema]) -> dict[str, Any]:
+def query_args(schema: type[Schema], *, strict: bool = False) -> dict[str, Any]:
+    """The page's query parsed; ``strict``: unknown keys refused (the schema's RAISE), not
+    ignored."""
+    if strict:
+        strict_parsed: dict[str, Any] = parser.parse(schema(), request, location="query",
+                                                     unknown=None)
+        return strict_parsed
     parsed: dict[str, Any] = parser.parse(schema(), request, location="query")
     return parsed
 
@@ -67,6 +74,8 @@ def query_args(schema: type[Schema]) -> dict[str, Any]:
 def hotspot_filters(args: dict[str, Any]) -> HotspotFilters:
     categories = args.get("category")
     return HotspotFilters(resolution=args["res"], k=args["k"], weights=args["weights"],
+                          measure=args["measure"], inference=args["inference"],
+                          min_count=args["min_count"],
                           categories=tuple(categories) if categories else None,
                           channel=args.get("channel"), status=args.get("status"),
                           start=args.get("from_"), end=args.get("to"))

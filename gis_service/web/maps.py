@@ -87,7 +87,7 @@ def index() -> Response:
 @blp.get("/maps/hotspots")
 def hotspots() -> Response:
     """Hot spots (?res=&k=&weights=&category=&channel=&status=&from=&to=, as /v1/hotspots)."""
-    filters = hotspot_filters(query_args(HotspotMapArgs))
+    filters = hotspot_filters(query_args(HotspotMapArgs, strict=True))
     require_installed()
     with connection() as conn:
         fmap = hotspot_map(conn, filters, options=_options())

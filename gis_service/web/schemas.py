@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from gis_service.analysis.selection import as_instant
 from gis_service.analysis.statistics.emerging import CATEGORIES as EMERGING_CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES as HOTSPOT_CLASSES
+from gis_service.analysis.statistics.inference import (
+    DEFAULT_MIN_COUNT,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+    INFERENCES,
+    MAX_PERMUTATIONS,
+    MIN_PERMUTATIONS,
+)
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 from gis_service.reports.queries import SORTS as REPORT_SORTS
 from gis_service.spatial.types import MATCHES
@@ -284,10 +292,34 @@ class DayOrTime(fields.Field):
 
 
 class HotspotArgs(Schema):
-    res = fields.Integer(load_default=9, validate=validate.Range(min=7, max=10),
-                         metadata={"description": "H3 resolution, 7 (5 km²) to 10 (0.015 km²)"})
-    k = fields.Integer(load_default=1, validate=validate.Range(min=1, max=5),
-                       metadata={"description": "rings of neighbouring cells, 1 to 5"})
+    class Meta:
+        # A misspelt parameter (resolution= for res=) is refused, not silently ignored.
+        unknown = RAISE
+
+    res = fields.Integer(load_default=None, validate=validate.Range(min=7, max=10), metadata={
+        "description": "H3 resolution, 7 (5 km²) to 10 (0.015 km²); omitted: chosen from the "
+                       "data (the finest whose occupied cells hold 5 reports on average)"})
+    k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5), metadata={
+        "description": "rings of neighbouring cells, 1 to 5; omitted: where Moran's I z peaks "
+                       "(1 to 3)"})
+    measure = fields.String(load_default="excess", validate=validate.OneOf(["excess", "count"]),
+                            metadata={"description": "excess (default): reports against the "
+                                      "residents per cell (2019 census, areal weighting); "
+                                      "count: reports against area"})
+    inference = fields.String(load_default="auto", validate=validate.OneOf(INFERENCES), metadata={
+        "description": "auto (default: exact with binary weights, permutation with decay), "
+                       "exact (binomial / compound Poisson test of the neighbourhood count), "
+                       "permutation (esda's conditional permutation of Gi*), analytic "
+                       "(normal z)"})
+    min_count = fields.Integer(load_default=DEFAULT_MIN_COUNT,
+                               validate=validate.Range(min=1, max=1000), metadata={
+        "description": "a hot call needs this many reports in the neighbourhood, a cold call "
+                       "this many expected there"})
+    permutations = fields.Integer(load_default=DEFAULT_PERMUTATIONS, validate=validate.Range(
+        min=MIN_PERMUTATIONS, max=MAX_PERMUTATIONS), metadata={
+        "description": "permutations of inference=permutation"})
+    seed = fields.Integer(load_default=DEFAULT_SEED, validate=validate.Range(min=0, max=2**32 - 1),
+                          metadata={"description": "seed of the permutations (repeatable)"})
     weights = fields.String(load_default="binary", validate=validate.OneOf(["binary", "decay"]),
                             metadata={"description": "binary, or decay: 1/(1 + rings away)"})
     category = CommaList(metadata={"description": "category codes (comma-separated or repeated)",
@@ -317,11 +349,27 @@ class EmergingArgs(HotspotArgs):
 # -- answers of the hot spot and coverage endpoints (built as text by web.frames) -------------
 class HotspotPropertiesSchema(Schema):
     id = fields.String(required=True, metadata={"description": "the H3 cell"})
-    count = fields.Integer(required=True)
-    z = fields.Float(required=True, allow_none=True)
-    p = fields.Float(required=True, allow_none=True)
-    p_fdr = fields.Float(required=True, allow_none=True)
-    cls = fields.String(data_key="class", required=True, validate=validate.OneOf(HOTSPOT_CLASSES))
+    count = fields.Integer(required=True, metadata={"description": "reports in the cell"})
+    expected = fields.Float(required=True, allow_none=True, metadata={
+        "description": "reports the background predicts for the cell (residents' share for "
+                       "measure=excess, area's for count)"})
+    nbhd_count = fields.Float(required=True, allow_none=True, metadata={
+        "description": "reports in the cell and its k rings"})
+    nbhd_expected = fields.Float(required=True, allow_none=True, metadata={
+        "description": "reports expected there"})
+    ratio = fields.Float(required=True, allow_none=True, metadata={
+        "description": "nbhd_count / nbhd_expected (null where nothing is expected)"})
+    z = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Gi* z of the analysed values (counts, or Pearson residuals for excess)"})
+    p = fields.Float(required=True, allow_none=True, metadata={
+        "description": "two-sided p from the inference in parameters.inference"})
+    p_fdr = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Benjamini-Hochberg adjusted p; null where the cell was not tested"})
+    tested = fields.Boolean(required=True, metadata={
+        "description": "enough reports (hot) or expected reports (cold) in the neighbourhood "
+                       "for a call: min_count"})
+    cls = fields.String(data_key="class", required=True, validate=validate.OneOf(HOTSPOT_CLASSES),
+                        metadata={"description": "from p_fdr; never hot or cold when not tested"})
 
 
 class EmergingPropertiesSchema(Schema):
@@ -351,11 +399,57 @@ class _FeatureCollection(Schema):
     parameters = fields.Dict(required=True, metadata={"description": "the query as understood"})
 
 
+class HotspotParametersSchema(Schema):
+    """The query as understood, and what the analysis chose."""
+
+    class Meta:
+        unknown = RAISE
+
+    resolution = fields.Integer(required=True, metadata={"description": "H3 resolution used"})
+    k = fields.Integer(required=True, metadata={"description": "rings used"})
+    chosen_by = fields.String(required=True, metadata={
+        "description": "given, or how resolution and k were chosen from the data"})
+    scale_figures = fields.Dict(required=True, metadata={
+        "description": "the figures behind a chosen scale: mean reports per occupied cell by "
+                       "resolution, Moran's I z by k"})
+    weights = fields.String(required=True)
+    measure = fields.String(required=True, metadata={"description": "excess or count"})
+    inference = fields.String(required=True, metadata={
+        "description": "the inference run: exact, permutation or analytic"})
+    inference_reason = fields.String(required=True, metadata={
+        "description": "why (given, or auto's reason)"})
+    dispersion = fields.Float(required=True, metadata={
+        "description": "variance over mean of the counts, read from the data (1: independent "
+                       "reports; more: residents reporting one incident together); the exact "
+                       "test allows for it"})
+    min_count = fields.Integer(required=True)
+    permutations = fields.Integer(required=True)
+    seed = fields.Integer(required=True)
+    categories = fields.List(fields.String(), required=True)
+    channel = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, allow_none=True)
+    start = fields.String(required=True, allow_none=True)
+    end = fields.String(required=True, allow_none=True)
+    reports = fields.Integer(required=True, metadata={"description": "reports counted"})
+    area_cells = fields.Integer(required=True, metadata={
+        "description": "cells of the service area at this resolution"})
+    study_cells = fields.Integer(required=True, metadata={
+        "description": "cells tested: the service area, or where the categories occur"})
+
+
+class EmergingParametersSchema(HotspotParametersSchema):
+    period = fields.String(required=True)
+    periods = fields.List(fields.String(), required=True, metadata={
+        "description": "each period's first day"})
+    alpha = fields.Float(required=True)
+
+
 class HotspotFeatureSchema(_Feature):
     properties = fields.Nested(HotspotPropertiesSchema, required=True)
 
 
 class HotspotCollectionSchema(_FeatureCollection):
+    parameters = fields.Nested(HotspotParametersSchema, required=True)  # type: ignore[assignment]  # described in full here
     features = fields.List(fields.Nested(HotspotFeatureSchema), required=True)
 
 
@@ -364,6 +458,7 @@ class EmergingFeatureSchema(_Feature):
 
 
 class EmergingCollectionSchema(_FeatureCollection):
+    parameters = fields.Nested(EmergingParametersSchema, required=True)  # type: ignore[assignment]  # described in full here
     features = fields.List(fields.Nested(EmergingFeatureSchema), required=True)
 
 
