@@ -22,6 +22,7 @@ from gis_service.web.maps import blp as maps_blp
 from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
+from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.schemas import ProblemSchema
 from gis_service.web.services import EXTENSION_KEY, Services
 
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp, open311_blp, hotspots_blp,
-                      coverage_blp):
+                      coverage_blp, scorecards_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
