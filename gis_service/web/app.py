@@ -22,8 +22,8 @@ from gis_service.web.maps import blp as maps_blp
 from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
-from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.schemas import ProblemSchema
+from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.services import EXTENSION_KEY, Services
 
 API_VERSION = "1.0.0"

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from flask import Response
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from gis_service.analysis import scorecards as library
 from gis_service.analysis.selection import as_instant
@@ -60,7 +60,9 @@ def _description() -> str:
 
 
 @blp.route("/scorecards")
-@blp.arguments(ScorecardArgs, location="query")
+# Unknown parameters are refused (webargs ignores them in query strings by default): a
+# misspelt "form=" must not silently give the whole history.
+@blp.arguments(ScorecardArgs, location="query", unknown=RAISE)
 @blp.alt_response(200, success=True, description="the cells, best first, and the province")
 @blp.doc(description=_description(), responses={200: {"content": {
     "application/json": {"schema": {"type": "object"}},
