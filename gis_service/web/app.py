@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
-from gis_service.web import inbound, problems
+from gis_service.web import i18n, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
@@ -23,6 +23,7 @@ from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.schemas import ProblemSchema
+from gis_service.web.scorecard_page import blp as scorecard_page_blp
 from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.services import EXTENSION_KEY, Services
 
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    app.register_blueprint(scorecard_page_blp)
+    i18n.init_app(app)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app
