@@ -360,3 +360,14 @@ def test_geojson_by_commune(client: FlaskClient) -> None:
     ("format=geojson&by=agency", "format"), ("format=xml", "format"), ("lang=fr", "lang")])
 def test_bad_input_is_a_400_naming_the_field(client: FlaskClient, query: str, field: str) -> None:
     problem(client.get(f"/v1/scorecards?{query}"), 400, field)
+
+
+def test_the_page_marks_too_few_and_ranks_the_rest(client: FlaskClient) -> None:
+    response = client.get("/scorecards?by=agency&from=2026-01-01&to=2026-04-18")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="vi">' in page and "quá ít" in page
+    tiny = page.split("Agency sc-tiny")[0].rsplit("<tr", 1)[1]
+    assert 'class="cell too-few"' in tiny and "—" in tiny
+    assert page.index("Agency sc-slow") < page.index("Agency sc-tiny") < page.index("Toàn thành phố")
+    assert "Phường đô thị và xã nông thôn" in page
