@@ -5,7 +5,7 @@ synthetic history of ``--reports`` reports with the bulk importer (``--database-
 database that already has reports). Then, for each grouping (agency, commune, category,
 setting), the median of ``--repeat`` calls of ``gis_service.analysis.scorecards.scorecards`` over
 the whole history, and, as the baseline measured in the same run, the median time of the one
-SQL statement it runs (``report_rows``: every report with its flags, fetched into Python).
+SQL statement it runs (``report_columns``: every report with its flags, fetched into Python as arrays).
 ``ratio_*_to_fetch`` says how much the working-hours clock and the per-cell figures add to
 fetching the rows. The machine is shared: compare ratios. The last line is one JSON object.
 
@@ -68,9 +68,9 @@ def history_database(settings: Settings, reports: int, seed: int) -> Iterator[st
 
 
 def measure(conn: Connection, repeat: int) -> dict[str, Any]:
-    rows = sql.report_rows(conn, sql.Scope())
-    fetch_s = median_time(lambda: sql.report_rows(conn, sql.Scope()), repeat)
-    result: dict[str, Any] = {"reports": len(rows), "fetch_s": round(fetch_s, 3)}
+    rows = sql.report_columns(conn, sql.Scope())
+    fetch_s = median_time(lambda: sql.report_columns(conn, sql.Scope()), repeat)
+    result: dict[str, Any] = {"reports": len(rows["status"]), "fetch_s": round(fetch_s, 3)}
     for by in GROUPINGS:
         card = scorecards(conn, by=by)
         seconds = median_time(lambda by=by: scorecards(conn, by=by), repeat)

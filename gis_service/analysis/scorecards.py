@@ -72,7 +72,6 @@ from gis_service.reports.lifecycle import OPEN_STATUSES
 from gis_service.reports.working_hours import (
     HOURS_PER_DAY,
     day_range,
-    epoch_seconds,
     local_dates,
     working_clock,
 )
@@ -232,7 +231,7 @@ class Scorecards:
 class _Columns:
     """Per-report arrays, every metric's flags computed once for all reports."""
 
-    rows: Sequence[Any]
+    raw: dict[str, list[Any]]
     category: npt.NDArray[np.str_]
     channel: npt.NDArray[np.str_]
     original: BoolArray
@@ -251,19 +250,18 @@ class _Columns:
     rating: FloatArray
 
 
-def _strings(rows: Sequence[Any], name: str) -> npt.NDArray[np.str_]:
-    return np.array([str(getattr(row, name)) for row in rows], dtype=str)
+Fetched = dict[str, list[Any]]
 
 
-def _times(rows: Sequence[Any], name: str) -> FloatArray:
-    return epoch_seconds([getattr(row, name) for row in rows])
+def _floats(values: list[Any]) -> FloatArray:
+    return np.array(values, dtype=np.float64)  # None becomes NaN
 
 
-def _columns(rows: Sequence[Any], now: dt.datetime) -> _Columns:
-    status = _strings(rows, "status")
-    created, due = _times(rows, "created_at"), _times(rows, "due_at")
-    responded, done = _times(rows, "first_response_at"), _times(rows, "completed_at")
-    now_s = np.full(len(rows), now.timestamp())
+def _columns(raw: Fetched, now: dt.datetime) -> _Columns:
+    status = np.array(raw["status"], dtype=str)
+    created, due = _floats(raw["created_s"]), _floats(raw["due_s"])
+    responded, done = _floats(raw["responded_s"]), _floats(raw["completed_s"])
+    now_s = np.full(len(status), now.timestamp())
     first, last = day_range(created, due, responded, done, now_s)
     clock = {name: working_clock(values, first, last) for name, values in
              (("created", created), ("due", due), ("responded", responded), ("done", done),
@@ -273,12 +271,10 @@ def _columns(rows: Sequence[Any], now: dt.datetime) -> _Columns:
     on_time = completed & (done <= due)  # NaN compares False
     is_open = np.isin(status, OPEN_STATUSES)
     overdue = is_open & (due < now_s)
-    rating = np.array([np.nan if row.satisfaction is None else float(row.satisfaction)
-                       for row in rows], dtype=np.float64)
-    resolved_event = np.array([bool(row.resolved_event) for row in rows], dtype=bool)
-    ever_resolved = original & (resolved_event | completed)
+    ever_resolved = original & (np.array(raw["resolved_event"], dtype=bool) | completed)
     return _Columns(
-        rows=rows, category=_strings(rows, "category"), channel=_strings(rows, "channel"),
+        raw=raw, category=np.array(raw["category"], dtype=str),
+        channel=np.array(raw["channel"], dtype=str),
         original=original, completed=completed, on_time=on_time,
         early=completed & (local_dates(done) < local_dates(due)), open=is_open, overdue=overdue,
         response_h=np.where(original, clock["responded"] - clock["created"], np.nan),
@@ -286,8 +282,8 @@ def _columns(rows: Sequence[Any], now: dt.datetime) -> _Columns:
         overdue_days=np.where(overdue, (clock["now"] - clock["due"]) / HOURS_PER_DAY, np.nan),
         age_days=(clock["now"] - clock["created"]) / HOURS_PER_DAY, created_s=created,
         ever_resolved=ever_resolved,
-        reopened=ever_resolved & np.array([bool(row.reopened_30d) for row in rows], dtype=bool),
-        rating=np.where(original, rating, np.nan))
+        reopened=ever_resolved & np.array(raw["reopened_30d"], dtype=bool),
+        rating=np.where(original, _floats(raw["satisfaction"]), np.nan))
 
 
 # -- one cell --------------------------------------------------------------------------------
@@ -349,8 +345,9 @@ def _oldest(cols: _Columns, idx: IndexArray) -> OldestOpen | None:
     if not len(waiting):
         return None
     first = int(waiting[np.argmin(cols.created_s[waiting])])
-    row, overdue = cols.rows[first], cols.overdue_days[first]
-    return OldestOpen(row.public_id, row.created_at, row.due_at, float(cols.age_days[first]),
+    overdue = cols.overdue_days[first]
+    return OldestOpen(cols.raw["public_id"][first], cols.raw["created_at"][first],
+                      cols.raw["due_at"][first], float(cols.age_days[first]),
                       None if np.isnan(overdue) else float(overdue))
 
 
@@ -416,26 +413,26 @@ def _cell(cols: _Columns, idx: IndexArray, label: _Label, reference: _Reference)
 _UNKNOWN_SETTING = "unknown"
 
 
-def _label(row: Any, by: str) -> _Label:
-    if by == "agency":
-        return _Label(row.agency_code, row.agency_name, None)
-    if by == "commune":
-        return _Label(row.commune_code, row.commune_name, row.setting)
-    if by == "category":
-        return _Label(row.category, row.category_name, None)
-    setting = row.setting or _UNKNOWN_SETTING
-    return _Label(setting, setting, setting)
+#: Per grouping: the columns of a cell's key, its name, and its setting (None: no setting).
+_KEY_COLUMNS = {"agency": ("agency_code", "agency_name", None),
+                "commune": ("commune_code", "commune_name", "setting"),
+                "category": ("category", "category_name", None),
+                "setting": ("setting", "setting", "setting")}
 
 
-def _groups(rows: Sequence[Any], by: str) -> dict[str, tuple[_Label, IndexArray]]:
-    members: dict[str, list[int]] = {}
-    labels: dict[str, _Label] = {}
-    for position, row in enumerate(rows):
-        label = _label(row, by)
-        labels.setdefault(label.key, label)
-        members.setdefault(label.key, []).append(position)
-    return {key: (labels[key], np.array(positions, dtype=np.intp))
-            for key, positions in members.items()}
+def _groups(raw: Fetched, by: str) -> list[tuple[_Label, IndexArray]]:
+    """Each cell's label and report positions (ascending, so in id order)."""
+    key_column, name_column, setting_column = _KEY_COLUMNS[by]
+    keys = np.array([key or _UNKNOWN_SETTING for key in raw[key_column]], dtype=str)
+    if not len(keys):
+        return []
+    codes, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    members = np.split(np.argsort(inverse, kind="stable"),
+                       np.cumsum(np.bincount(inverse))[:-1])
+    return [(_Label(str(code), str(raw[name_column][at] or code),
+                    (raw[setting_column][at] or _UNKNOWN_SETTING) if setting_column else None),
+             idx.astype(np.intp))
+            for code, at, idx in zip(codes.tolist(), first.tolist(), members, strict=True)]
 
 
 def _score(cell: Cell, by: str) -> float | None:
@@ -482,12 +479,12 @@ def scorecards(conn: Connection, *, by: str = "agency", start: TimeBound | None 
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise InvalidInput("now needs a time zone", field="now")
-    rows = sql.report_rows(conn, sql.Scope(begin, finish))
-    cols = _columns(rows, now)
+    raw = sql.report_columns(conn, sql.Scope(begin, finish))
+    cols = _columns(raw, now)
     reference = _reference(cols)
-    everything = np.arange(len(rows), dtype=np.intp)
+    everything = np.arange(len(cols.category), dtype=np.intp)
     province = _cell(cols, everything, _Label("province", "province", None), reference)
-    cells = [_cell(cols, idx, label, reference) for label, idx in _groups(rows, by).values()]
+    cells = [_cell(cols, idx, label, reference) for label, idx in _groups(raw, by)]
     return Scorecards(by, begin, finish, now, province, reference.by_category,
                       _ranked(cells, by))
 
