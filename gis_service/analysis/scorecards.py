@@ -227,11 +227,15 @@ class Scorecards:
 
 # -- the reports as columns ------------------------------------------------------------------
 
+#: What :func:`gis_service.analysis.sql.scorecards.report_columns` returns: a list per column.
+Fetched = dict[str, list[Any]]
+
+
 @dataclass(frozen=True)
 class _Columns:
     """Per-report arrays, every metric's flags computed once for all reports."""
 
-    raw: dict[str, list[Any]]
+    raw: Fetched
     category: npt.NDArray[np.str_]
     channel: npt.NDArray[np.str_]
     original: BoolArray
@@ -248,9 +252,6 @@ class _Columns:
     ever_resolved: BoolArray
     reopened: BoolArray
     rating: FloatArray
-
-
-Fetched = dict[str, list[Any]]
 
 
 def _floats(values: list[Any]) -> FloatArray:
