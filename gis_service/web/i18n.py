@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 
 def select_locale() -> str:
     """``lang`` if it names a locale we have, else ``Accept-Language``, else by audience."""
-    asked = request.args.get("lang")
+    try:
+        asked = request.args.get("lang")
+    except UnicodeDecodeError:  # a query string that is not UTF-8: its 400 is being rendered
+        asked = None
     if asked in LOCALES:
         return asked
     best = request.accept_languages.best_match(LOCALES)
