@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, select
 
@@ -13,6 +17,8 @@ from gis_service.db.schema import admin_unit, generation
 class Health:
     database: str
     active_generation: str | None
+    #: How long ago the database said so (answers are cached for up to a second).
+    age_s: float = 0.0
 
     @property
     def healthy(self) -> bool:
@@ -23,6 +29,7 @@ class Health:
             "status": "ok" if self.healthy else "degraded",
             "database": self.database,
             "active_generation": self.active_generation,
+            "checked_s_ago": round(self.age_s, 3),
         }
 
 
@@ -35,3 +42,37 @@ def check(conn: Connection) -> Health:
                .exists())
     ).scalar_one_or_none()
     return Health(database="ok", active_generation=code)
+
+
+#: How old a cached answer may be: a load balancer polling /healthz many times a second costs
+#: the database one query a second per process, and an outage shows within that second.
+MAX_AGE_S = 1.0
+
+
+class HealthCache:
+    """The last :func:`check` of this process, re-asked when older than :data:`MAX_AGE_S`.
+
+    Only answers are cached: when the database cannot be reached the error propagates (503),
+    and the next call asks again.
+    """
+
+    def __init__(self, max_age_s: float = MAX_AGE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: tuple[float, Health] | None = None
+
+    def get(self, connect: Callable[[], AbstractContextManager[Connection]]) -> Health:
+        now = self._clock()
+        last = self._last
+        if last is not None and now - last[0] <= self._max_age_s:
+            return replace(last[1], age_s=now - last[0])
+        with self._lock:
+            last = self._last
+            if last is not None and self._clock() - last[0] <= self._max_age_s:
+                return replace(last[1], age_s=self._clock() - last[0])
+            with connect() as conn:
+                health = check(conn)
+            self._last = (self._clock(), health)
+            return health

@@ -24,6 +24,7 @@ from gis_service.spatial import cores as commune_cores
 from gis_service.spatial import single
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.cores import MARGIN_DEG, CommuneCores, cut_cores
+from gis_service.spatial.reverse import reverse_point, reverse_points
 from gis_service.spatial.single import snap_point
 from gis_service.spatial.statements import chosen_generation_id
 from tests.factories import add_generation, add_unit, square
@@ -146,6 +147,29 @@ def test_answers_from_the_cores_equal_the_sql_everywhere(conn: Connection,
     assert in_cores > 100 and in_none > 100, (in_cores, in_none)
     # The rest (on or beside an edge, in the overlap) went to the SQL as before.
     assert forms["covering_ids"] == len(points) - in_cores - in_none
+
+
+def test_near_boundary_answers_from_the_cores_equal_the_sql(conn: Connection) -> None:
+    """Reverse geocoding skips the neighbour query only where the cores prove no other commune
+    lies within 50 m: the answers stay the SQL's, at offsets around those 50 m too."""
+    _drawn(conn)
+    points = _points()
+    for edge in (X0 + SIZE, X0 + 2 * SIZE, X0 + 2 * SIZE + 0.002):
+        for offset in (3e-4, 4.4e-4, 4.8e-4, 5.2e-4, 6e-4, 8e-4):
+            for sign in (1, -1):
+                points.append(LonLat(edge + sign * offset, Y0 + 0.5 * SIZE))
+                points.append(LonLat(X0 + 0.5 * SIZE, Y0 + SIZE + sign * offset))
+    expected = reverse_points(conn, points, generation=CODE)  # set-based: no cores
+    grid = _cores(conn).of_generation(conn, CODE, None)
+    assert grid is not None
+    assert [reverse_point(conn, p, generation=CODE) for p in points] == expected
+    assert [reverse_point(conn, p, generation=CODE) for p in points] == expected  # warm
+    skipped = [p for p, e in zip(points, expected, strict=True) if e.snap.commune is not None
+               and grid.clear_of_others(e.snap.commune.id, p.lon, p.lat)]
+    assert len(skipped) > 100
+    assert all(e.near_boundary is None for p, e in zip(points, expected, strict=True)
+               if p in skipped)
+    assert sum(e.near_boundary is not None for e in expected) > 50
 
 
 def test_a_point_on_a_shared_edge_is_never_answered_by_a_core(conn: Connection,

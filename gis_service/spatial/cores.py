@@ -37,9 +37,12 @@ from gis_service.boundaries.generations import Generation
 from gis_service.db.schema import admin_unit, generation
 from gis_service.errors import GisError
 from gis_service.revision_cache import RevisionCache, current_revision
+from gis_service.spatial.proximity import NEAR_BOUNDARY_M
 
 #: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
 MARGIN_DEG = 1e-5
+#: Fewest metres in a degree of latitude (at the equator) on WGS84.
+_M_PER_DEG_LAT_MIN = 110_574.0
 #: Side of the grid that lists, for each cell, the cores whose bounding box meets it.
 GRID_DEG = 0.005
 #: Lookups answered by the SQL under one revision before this process cuts cores for it.
@@ -48,8 +51,10 @@ BUILD_AFTER = 200
 KEPT_REVISIONS = 4
 
 
-def cut_cores(communes: np.ndarray) -> np.ndarray:
+def cut_cores(communes: np.ndarray, margin_deg: float = MARGIN_DEG) -> np.ndarray:
     """Each commune's deep interior (see the module docstring); None where nothing is left.
+
+    A point of a core lies at least ``margin_deg`` inside its commune and from every sibling.
 
     Two unit-high boxes overlapping over [0.5, 1]: each keeps its own part, shrunk.
 
@@ -57,16 +62,25 @@ def cut_cores(communes: np.ndarray) -> np.ndarray:
     ...     [shapely.box(0, 0, 1, 1), shapely.box(0.5, 0, 2, 1)]))]
     [0.49995, 0.99993]
     """
-    once = shapely.buffer(communes, -MARGIN_DEG)
-    twice = shapely.buffer(communes, -2 * MARGIN_DEG)
+    once = shapely.buffer(communes, -margin_deg)
+    twice = shapely.buffer(communes, -2 * margin_deg)
     tree = shapely.STRtree(communes)
     cores = np.empty(len(communes), dtype=object)
     for i, shrunk in enumerate(twice):
         reaching = [j for j in tree.query(once[i], predicate="intersects") if j != i]
         core = shrunk if not reaching else shapely.difference(
-            shrunk, shapely.union_all(shapely.buffer(communes[reaching], MARGIN_DEG)))
+            shrunk, shapely.union_all(shapely.buffer(communes[reaching], margin_deg)))
         cores[i] = None if core is None or shapely.is_empty(core) else core
     return cores
+
+
+def _clear_margin_deg(communes: np.ndarray) -> float:
+    """Degrees that are surely more than ``NEAR_BOUNDARY_M`` metres in every direction over
+    these communes (5% spare), as gis_service.spatial.grid's prefilter reckons."""
+    bounds = shapely.bounds(communes)
+    farthest = float(np.nanmax(np.abs(bounds[:, [1, 3]]))) if len(bounds) else 0.0
+    shortest_m_per_deg = _M_PER_DEG_LAT_MIN * math.cos(math.radians(min(farthest + 0.1, 89.0)))
+    return NEAR_BOUNDARY_M * 1.05 / shortest_m_per_deg
 
 
 class _GenerationCores:
@@ -80,6 +94,8 @@ class _GenerationCores:
     def __init__(self, code: str, commune_ids: Sequence[int], communes: np.ndarray) -> None:
         self.code = code
         self._ids = [int(i) for i in commune_ids]
+        self._communes = communes
+        self._clear: dict[int, shapely.Geometry | None] | None = None
         self._cores = cut_cores(communes)
         self._grown = shapely.buffer(communes, MARGIN_DEG)
         shapely.prepare(self._cores)
@@ -125,6 +141,21 @@ class _GenerationCores:
             if core is not None and shapely.contains_xy(core, lon, lat):
                 return self._ids[index]
         return None
+
+    def clear_of_others(self, commune_id: int, lon: float, lat: float) -> bool:
+        """Whether the point is surely farther than ``NEAR_BOUNDARY_M`` from every other commune
+        of the generation, so reverse geocoding needs no neighbour query.
+
+        Proved in degrees: the commune's interior cut with a margin that is at least
+        ``NEAR_BOUNDARY_M`` metres at every latitude of the generation (a degree of longitude
+        is shortest at the latitude farthest from the equator). Cut on first use.
+        """
+        if self._clear is None:
+            self._clear = dict(zip(self._ids, cut_cores(self._communes, _clear_margin_deg(
+                self._communes)).tolist(), strict=True))
+            shapely.prepare([core for core in self._clear.values() if core is not None])
+        core = self._clear.get(commune_id)
+        return core is not None and bool(shapely.contains_xy(core, lon, lat))
 
     def in_no_commune(self, lon: float, lat: float) -> bool:
         """Whether the point is surely covered by no commune (farther than the margin from all)."""

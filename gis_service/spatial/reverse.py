@@ -18,7 +18,7 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.proximity import NEAR_BOUNDARY_M, neighbours_within
-from gis_service.spatial.single import snap_point
+from gis_service.spatial.single import clear_of_neighbours, snap_point
 from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap, UnitRef
 
 
@@ -66,6 +66,9 @@ def reverse_point(
 ) -> ReverseResult:
     """Reverse-geocode one point: the same rules as :func:`reverse_points`, two round trips."""
     snap = snap_point(conn, point, generation=generation, at=at, tolerance_m=tolerance_m)
+    # Most points lie deep inside their commune: the cores prove it without a second query.
+    if near_boundary_m == NEAR_BOUNDARY_M and clear_of_neighbours(conn, snap, point):
+        return ReverseResult(point, snap, None)
     return _with_neighbours(conn, [point], [snap], near_boundary_m)[0]
 
 

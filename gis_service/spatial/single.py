@@ -207,3 +207,18 @@ def snap_one(conn: Connection, kind: str, **params: Any) -> Snap:
     return _single_snap(row)
 
 
+
+
+def clear_of_neighbours(conn: Connection, snap: Snap, point: LonLat) -> bool:
+    """Whether this process's cores prove ``point`` (just snapped on ``conn`` to ``snap``'s
+    commune) farther than ``NEAR_BOUNDARY_M`` from every other commune.
+
+    They can only under the boundary revision ``conn`` read for that snap (the same proof the
+    inside answer itself rests on); False whenever they cannot tell.
+    """
+    if snap.match != "inside" or snap.commune is None:
+        return False
+    cores = _CORES.get(conn.connection.info.get(_REVISION_KEY))
+    generation_cores = None if cores is None else cores.of_generation(conn, snap.generation, None)
+    return generation_cores is not None and generation_cores.clear_of_others(
+        snap.commune.id, point.lon, point.lat)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_smorest import Blueprint
 
-from gis_service.health import check
 from gis_service.web.problems import PROBLEM_JSON, RETRY_AFTER_S
 from gis_service.web.schemas import HealthSchema, ProblemSchema
-from gis_service.web.services import connection
+from gis_service.web.services import connection, services
 
 blp = Blueprint("health", __name__, description="Service health")
 
@@ -19,8 +18,7 @@ blp = Blueprint("health", __name__, description="Service health")
                   "database is unreachable (a problem); both with Retry-After")
 @blp.doc(responses={503: {"content": {PROBLEM_JSON: {"schema": ProblemSchema}}}})
 def healthz() -> Response:
-    with connection() as conn:
-        report = check(conn)
+    report = services().health.get(connection)
     response = jsonify(report.to_dict())
     if not report.healthy:
         response.status_code = 503

@@ -84,9 +84,12 @@ class ReverseCollectionSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String(required=True)
-    database = fields.String(required=True)
-    active_generation = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={"description": "ok or degraded"})
+    database = fields.String(required=True, metadata={"description": "ok when it answered"})
+    active_generation = fields.String(allow_none=True, metadata={
+        "description": "the active boundary generation's code, if it has units"})
+    checked_s_ago = fields.Float(required=True, metadata={
+        "description": "seconds since the database was asked (answers are cached up to 1 s)"})
 
 
 class ProblemSchema(Schema):
@@ -139,7 +142,8 @@ class GeocodeResponseSchema(Schema):
 
 
 class BatchItemSchema(Schema):
-    id = fields.Raw(required=True, metadata={"description": "caller's id (string or integer), echoed back"})
+    id = fields.Raw(metadata={"description": "caller's id (string or integer), echoed back; "
+                                             "optional: answers also carry the item's position"})
     q = fields.String(metadata={"description": "free-text address (forward)"})
     lat = fields.Float(metadata=LAT_DOC)
     lon = fields.Float(metadata=LON_DOC)
@@ -153,7 +157,10 @@ class BatchRequestSchema(Schema):
 
 
 class BatchOutcomeSchema(Schema):
-    id = fields.Raw(required=True)
+    position = fields.Integer(required=True,
+                              metadata={"description": "the item's index in the request (from 0)"})
+    id = fields.Raw(required=True, allow_none=True,
+                    metadata={"description": "the item's id as sent, null when it had none"})
     kind = fields.String(required=True, validate=validate.OneOf(["forward", "reverse"]),
                          allow_none=True)
     result = fields.Nested(ReverseSchema, allow_none=True,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import Connection, Engine
 
 from gis_service.config import Settings
 from gis_service.geocode import IndexCache
+from gis_service.health import HealthCache
 
 EXTENSION_KEY = "gis_service"
 
@@ -21,6 +22,8 @@ class Services:
     engine: Engine
     #: The forward geocoder's in-memory index, rebuilt when the boundaries change.
     geocode_index: IndexCache
+    #: /healthz's last answer, at most a second old.
+    health: HealthCache = field(default_factory=HealthCache)
 
 
 def services() -> Services:
