@@ -132,7 +132,8 @@ def known_values(engine: Engine, keys: Keys) -> Known:
         path={"public_id": public_id, "service_request_id": public_id, "token": public_id,
               "service_code": "sanitation", "code": "ubnd-hue"},
         query={**point, "generation": "2025", "category": "sanitation",
-               "service_code": "sanitation", "q": "Phường Vỹ Dạ, Thành phố Huế"},
+               "service_code": "sanitation", "q": "Phường Vỹ Dạ, Thành phố Huế",
+               "by": "commune"},
         bodies={
             "POST /v1/reports": {"category": "sanitation", "description": "fuzz", **point},
             "PATCH /v1/reports/{public_id}": {"status": "accepted", "note": "fuzz"},

@@ -205,7 +205,10 @@ def crawl_analyses(crawl: Crawl, **emerging: Any) -> None:
     crawl.get("/v1/hotspots/emerging", "/v1/hotspots/emerging", **(emerging or {"res": 7}))
     for output in ("json", "csv"):
         crawl.get("/v1/coverage/summary", "/v1/coverage/summary", format=output)
-    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries"):
+    for output in ("json", "csv"):
+        crawl.get("/v1/scorecards", "/v1/scorecards", by="agency", format=output)
+    crawl.get("/v1/scorecards", "/v1/scorecards", by="commune", format="geojson")
+    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"):
         crawl.get(page, page)
 
 
@@ -296,7 +299,7 @@ def test_no_public_output_carries_a_contact(app: Flask, dataset: Dataset) -> Non
         crawl_geocoding(crawl, dataset)
         requests = crawl_open311(crawl, dataset)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
-            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries"}
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"}
     assert len({r["id"] for r in reports}) >= dataset.all_reports // 3
     assert all("reporter" not in r for r in reports)
     assert leaked(crawl, allowed=set()) == {}

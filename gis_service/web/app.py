@@ -12,7 +12,7 @@ from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
-from gis_service.web import cors, inbound, problems
+from gis_service.web import cors, i18n, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
@@ -25,6 +25,8 @@ from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.schemas import ProblemSchema
+from gis_service.web.scorecard_page import blp as scorecard_page_blp
+from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.services import EXTENSION_KEY, Services
 
 API_VERSION = "1.0.0"
@@ -95,10 +97,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for blueprint in (health_blp, reverse_blp, geocode_blp, reports_blp, open311_blp, hotspots_blp,
-                      coverage_blp, deliveries_blp):
+                      coverage_blp, deliveries_blp, scorecards_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    app.register_blueprint(scorecard_page_blp)
+    i18n.init_app(app)
     cors.register(app)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)

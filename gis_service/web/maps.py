@@ -66,6 +66,8 @@ _INDEX = [
     ("maps.coverage", "Coverage",
      "reports per 1,000 residents by commune, urban and rural, under-reporting flagged"),
     ("maps.boundaries", "Boundaries", "the communes of a generation, urban and rural"),
+    ("scorecard_pages.page", "Scorecards",
+     "agencies, wards and categories: on time, working hours, backlog, satisfaction"),
 ]
 
 

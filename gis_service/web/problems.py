@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
 from gis_service.errors import GisError
+from gis_service.web import problem_messages as messages
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 5
@@ -38,7 +39,7 @@ def problem(
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": title,
+        "title": messages.title(title),
         "status": status,
         "detail": detail,
         "code": code,
@@ -84,7 +85,7 @@ def from_http_exception(error: HTTPException) -> Response:
             return problem(400, "Invalid input", detail, code="invalid_input",
                            field=first["name"], invalid_params=params)
     title = error.name or "Error"
-    detail = error.description or title
+    detail = messages.http_detail(error) or error.description or title
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
     code = title.lower().replace(" ", "_")
     return problem(status, title, detail, code=code, headers=headers)
@@ -100,7 +101,7 @@ def _reason(error: Exception) -> str:
 def database_unavailable(error: Exception) -> Response:
     log.warning("database unavailable: %s", _reason(error))
     return problem(
-        503, "Service unavailable", "The database is unreachable; retry shortly.",
+        503, "Service unavailable", messages.database_unreachable(),
         code="database_unavailable", headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
@@ -114,9 +115,7 @@ def unexpected(error: Exception) -> Response:
         return database_unavailable(error)
     request_id = uuid.uuid4().hex[:12]
     log.exception("unhandled error, request id %s", request_id, exc_info=error)
-    return problem(500, "Internal error",
-                   f"An unexpected error occurred; quote request id {request_id}.",
-                   code="internal_error")
+    return problem(500, "Internal error", messages.unexpected(request_id), code="internal_error")
 
 
 def register(app: Flask) -> None:
