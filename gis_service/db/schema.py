@@ -144,6 +144,17 @@ boundary_revision = Table(
     CheckConstraint("one", name="one_row"),
 )
 
+# Sixteen rows; a statement trigger on report sets a fresh random revision in its backend's row
+# (migration 0007), so tiles and OGC items of reports may be cached while the revisions hold.
+REPORT_REVISION_SLOTS = 16
+report_revision = Table(
+    "report_revision",
+    metadata,
+    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
+    Column("revision", Uuid, nullable=False),
+    CheckConstraint(f"slot >= 0 AND slot < {REPORT_REVISION_SLOTS}", name="slot"),
+)
+
 unit_crosswalk = Table(
     "unit_crosswalk",
     metadata,
@@ -311,6 +322,8 @@ report = Table(
     Index("ix_report_commune_id", "commune_id"),
     Index("ix_report_category_created_at", "category", "created_at"),
     Index("ix_report_duplicate_of", "duplicate_of"),
+    # Tiles' and OGC items' envelopes (migration 0007).
+    Index("ix_report_geom", "geom", postgresql_using="gist"),
 )
 # The migration adds a GiST index on (geom::geography) for "open reports within 250 m".
 

@@ -19,6 +19,7 @@ from gis_service.web.geocode import blp as geocode_blp
 from gis_service.web.health import blp as health_blp
 from gis_service.web.hotspots import blp as hotspots_blp
 from gis_service.web.maps import blp as maps_blp
+from gis_service.web.ogc import blp as ogc_blp
 from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    app.register_blueprint(ogc_blp)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app
