@@ -25,6 +25,7 @@ from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.schemas import ProblemSchema
 from gis_service.web.services import EXTENSION_KEY, Services
+from gis_service.web.tiles import blp as tiles_blp
 
 API_VERSION = "1.0.0"
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
     app.register_blueprint(ogc_blp)
+    app.register_blueprint(tiles_blp)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app
