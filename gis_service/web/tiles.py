@@ -23,7 +23,7 @@ def _base() -> str:
 
 def tile_response(tile: Tile) -> Response:
     """The tile, gzipped or not as the client accepts, or a 304 if it has it already."""
-    gzipped = "gzip" in request.accept_encodings
+    gzipped = request.accept_encodings["gzip"] > 0
     body, etag = (tile.gzipped, tile.gzip_etag) if gzipped else (tile.raw, tile.etag)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if gzipped:
