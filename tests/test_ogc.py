@@ -83,7 +83,8 @@ def test_api_definition_declares_the_paths_and_the_limit(client: FlaskClient) ->
                  "/collections/{collectionId}/items",
                  "/collections/{collectionId}/items/{featureId}"):
         assert path in body["paths"], path
-    limit = body["components"]["parameters"]["limit"]["schema"]
+    items = body["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+    limit = next(p for p in items if p["name"] == "limit")["schema"]
     assert limit == {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}
 
 

@@ -46,8 +46,10 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/parameters/{name}"}
+def _inline(name: str) -> dict[str, Any]:
+    """The parameter itself, not a $ref: GDAL 3.6 reads the page size (limit's maximum) only
+    from a parameter written out in the items path."""
+    return PARAMETERS[name]
 
 
 def _get(summary: str, operation: str, parameters: list[str], media: str,
@@ -56,7 +58,7 @@ def _get(summary: str, operation: str, parameters: list[str], media: str,
         media: {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}}
     responses.update({str(status): _PROBLEM for status in errors})
     return {"get": {"summary": summary, "operationId": operation, "tags": ["OGC API – Features"],
-                    "parameters": [_ref(name) for name in parameters], "responses": responses}}
+                    "parameters": [_inline(name) for name in parameters], "responses": responses}}
 
 
 def openapi_document(base: str) -> dict[str, Any]:
