@@ -55,7 +55,8 @@ from gis_service.config import Settings
 from support import ROOT, free_port, gunicorn_server, wait_for, wrk
 
 BENCH_VENV = ROOT / "var" / "bench-venv"
-BASELINES = ("tipg==1.6.1", "pygeoapi==0.21.0", "uvicorn", "gunicorn", "psycopg2-binary")
+BASELINES = ("tipg==1.6.1", "pygeoapi==0.21.0", "uvicorn", "gunicorn", "psycopg2-binary",
+             "geoalchemy2", "sqlalchemy")
 # Central Huế: the citadel, both banks of the Hương, An Cựu, Vỹ Dạ.
 BOX = (107.54, 16.42, 107.63, 16.50)
 ZOOMS = (15, 16)
@@ -113,7 +114,7 @@ def _process(command: list[str], env: dict[str, str], health: str) -> Iterator[s
 def tipg_server(bin_dir: Path, url: str) -> Iterator[str]:
     port = free_port()
     env = {"DATABASE_URL": _libpq_url(url), "TIPG_DB_SCHEMAS": '["public"]',
-           "TIPG_DB_TABLES": '["report"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
+           "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
     command = [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port",
                str(port), "--workers", "2", "--log-level", "warning"]
     with _process(command, env, f"http://127.0.0.1:{port}/healthz"):
@@ -128,7 +129,7 @@ server:
   encoding: utf-8
   languages: [en-US]
   limits: {{default_items: 100, max_items: 10000}}
-  map: {{url: https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, attribution: OSM}}
+  map: {{url: "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png", attribution: OSM}}
 logging: {{level: ERROR}}
 metadata:
   identification: {{title: bench, description: bench, keywords: [bench], keywords_type: theme,

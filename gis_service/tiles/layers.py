@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import h3
 from sqlalchemy import Connection
 
+from gis_service.analysis.cache import LruCache
+from gis_service.data_versions import DataVersion
 from gis_service.errors import NotFound
 from gis_service.ogc import sql as ogc_sql
 
@@ -71,14 +73,24 @@ def _hotspots(resolution: int) -> Layer:
                  uses_boundaries=True, uses_reports=True, resolution=resolution)
 
 
-def all_layers(conn: Connection) -> list[Layer]:
-    generations = [code for code, _status, _about in ogc_sql.published_generations(conn)]
-    return [*(_boundaries(code) for code in generations), REPORTS,
-            *(_hotspots(res) for res in HOTSPOT_RESOLUTIONS)]
+# The layers by boundary revision (a generation published or retired changes it): a warm tile
+# then costs one statement, the versions' read.
+_LAYERS: LruCache[str, tuple[Layer, ...]] = LruCache(8)
 
 
-def find_layer(conn: Connection, layer_id: str) -> Layer:
-    for layer in all_layers(conn):
+def all_layers(conn: Connection, versions: DataVersion | None = None) -> tuple[Layer, ...]:
+    def make() -> tuple[Layer, ...]:
+        generations = [code for code, _status, _about in ogc_sql.published_generations(conn)]
+        return (*(_boundaries(code) for code in generations), REPORTS,
+                *(_hotspots(res) for res in HOTSPOT_RESOLUTIONS))
+
+    if versions is None:
+        return make()
+    return _LAYERS.get_or_make(versions.boundaries, make)
+
+
+def find_layer(conn: Connection, layer_id: str, versions: DataVersion | None = None) -> Layer:
+    for layer in all_layers(conn, versions):
         if layer.id == layer_id:
             return layer
     raise NotFound(f"không có lớp {layer_id[:80]!r} · no tile layer {layer_id[:80]!r}",

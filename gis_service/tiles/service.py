@@ -91,8 +91,8 @@ def _make(conn: Connection, layer: Layer, tile: TileId, versions: DataVersion) -
 def get_tile(conn: Connection, layer_id: str, z: int, x: int, y: int) -> Tile:
     """A layer's tile from memory if its data are unchanged, else made by PostGIS and kept
     under the versions the making statement read."""
-    layer, tile = find_layer(conn, layer_id), tile_id(z, x, y)
-    versions = read_versions(conn)
+    tile, versions = tile_id(z, x, y), read_versions(conn)
+    layer = find_layer(conn, layer_id, versions)
     found = TILES.get((layer.id, z, x, y, _version(layer, versions)))
     if found is not None:
         return found
