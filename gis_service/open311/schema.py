@@ -123,3 +123,8 @@ REQUEST_FORM = {
         "account_id": _text("ignored"),
     },
 }
+
+#: A valid POST form (the api_key is a placeholder: a real one comes from ``gis-service keys``).
+REQUEST_EXAMPLE = {"api_key": "gis_0123abcd_your-key", "service_code": "sanitation",
+                   "lat": "16.4716", "long": "107.5883",
+                   "description": "Rác thải tràn ra lề đường trước chợ Đông Ba"}

@@ -117,7 +117,8 @@ def list_requests(fmt: str) -> Response:
 @blp.route(f"/requests.{FMT}", methods=["POST"])
 @blp.doc(**_responses(schema.CREATED_LIST, 403, 404, 413, 429, status=201), requestBody={
     "required": True,
-    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM}}})
+    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM,
+                                                      "example": schema.REQUEST_EXAMPLE}}})
 def create_request(fmt: str) -> Response:
     """Submit a request (form-encoded, with api_key); the answer is its service_request_id."""
     fields = _form()

@@ -14,10 +14,10 @@ from gis_service.analysis.selection import as_instant
 from gis_service.analysis.statistics.emerging import CATEGORIES as EMERGING_CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES as HOTSPOT_CLASSES
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
+from gis_service.spatial.types import MATCHES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
 LON_DOC = {"description": "WGS84 longitude", "minimum": -180, "maximum": 180, "example": 107.611}
-MATCHES = ("inside", "nearest", "outside")
 
 
 class ReverseArgs(Schema):
@@ -139,7 +139,8 @@ class GeocodeResponseSchema(Schema):
 
 
 class BatchItemSchema(Schema):
-    id = fields.Raw(required=True, metadata={"description": "caller's id (string or integer), echoed back"})
+    id = fields.Raw(metadata={"description": "caller's id (string or integer), echoed back; "
+                                             "optional: answers also carry the item's position"})
     q = fields.String(metadata={"description": "free-text address (forward)"})
     lat = fields.Float(metadata=LAT_DOC)
     lon = fields.Float(metadata=LON_DOC)
@@ -153,7 +154,10 @@ class BatchRequestSchema(Schema):
 
 
 class BatchOutcomeSchema(Schema):
-    id = fields.Raw(required=True)
+    position = fields.Integer(required=True,
+                              metadata={"description": "the item's index in the request (from 0)"})
+    id = fields.Raw(required=True, allow_none=True,
+                    metadata={"description": "the item's id as sent, null when it had none"})
     kind = fields.String(required=True, validate=validate.OneOf(["forward", "reverse"]),
                          allow_none=True)
     result = fields.Nested(ReverseSchema, allow_none=True,

@@ -6,8 +6,8 @@ from typing import Any
 
 from gis_service.batch import BatchOutcome
 from gis_service.errors import GisError
-from gis_service.reverse import ReverseResult
-from gis_service.snapping import UnitRef
+from gis_service.spatial.reverse import ReverseResult
+from gis_service.spatial.types import UnitRef
 
 
 def unit_json(unit: UnitRef) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def error_json(error: GisError) -> dict[str, Any]:
 
 
 def batch_outcome_json(outcome: BatchOutcome) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": outcome.id, "kind": outcome.kind}
+    body: dict[str, Any] = {"position": outcome.position, "id": outcome.id, "kind": outcome.kind}
     if outcome.error is not None:
         body["error"] = error_json(outcome.error)
     elif outcome.reverse is not None:
