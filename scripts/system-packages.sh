@@ -47,6 +47,10 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  # The OGC API's and the tiles' real clients (tests/test_ogc_clients.py): GDAL's OAPIF and MVT
+  # drivers, and QGIS headless through the system Python.
+  command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+  /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || missing+=(python3-qgis)
 fi
 if [ "$purpose" = bench ]; then
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)

@@ -146,6 +146,17 @@ boundary_revision = Table(
     CheckConstraint("one", name="one_row"),
 )
 
+# Sixteen rows; a statement trigger on report sets a fresh random revision in its backend's row
+# (migration 0007), so tiles and OGC items of reports may be cached while the revisions hold.
+REPORT_REVISION_SLOTS = 16
+report_revision = Table(
+    "report_revision",
+    metadata,
+    Column("slot", SmallInteger, primary_key=True, autoincrement=False),
+    Column("revision", Uuid, nullable=False),
+    CheckConstraint(f"slot >= 0 AND slot < {REPORT_REVISION_SLOTS}", name="slot"),
+)
+
 unit_crosswalk = Table(
     "unit_crosswalk",
     metadata,
@@ -345,6 +356,8 @@ report = Table(
     # Diacritic-blind search (migration 0007): a trigram GIN index on the folded public text.
     Index("ix_report_search_text", func.immutable_unaccent(text("search_text")),
           postgresql_using="gin", postgresql_ops={"immutable_unaccent": "gin_trgm_ops"}),
+    # Tiles' and OGC items' envelopes (migration 0007).
+    Index("ix_report_geom", "geom", postgresql_using="gist"),
 )
 
 # Private: never joined into a public response, export, map or feed.

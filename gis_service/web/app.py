@@ -21,6 +21,7 @@ from gis_service.web.geocode import blp as geocode_blp
 from gis_service.web.health import blp as health_blp
 from gis_service.web.hotspots import blp as hotspots_blp
 from gis_service.web.maps import blp as maps_blp
+from gis_service.web.ogc import blp as ogc_blp
 from gis_service.web.open311 import blp as open311_blp
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
@@ -28,6 +29,7 @@ from gis_service.web.schemas import ProblemSchema
 from gis_service.web.scorecard_page import blp as scorecard_page_blp
 from gis_service.web.scorecards import blp as scorecards_blp
 from gis_service.web.services import EXTENSION_KEY, Services
+from gis_service.web.tiles import blp as tiles_blp
 
 API_VERSION = "1.0.0"
 
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    app.register_blueprint(ogc_blp)
+    app.register_blueprint(tiles_blp)
     app.register_blueprint(scorecard_page_blp)
     i18n.init_app(app)
     cors.register(app)

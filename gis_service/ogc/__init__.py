@@ -1,0 +1,1 @@
+"""OGC API – Features for GIS clients (QGIS, GDAL/OGR, OWSLib): see :mod:`gis_service.ogc.api`."""
