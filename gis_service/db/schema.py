@@ -44,7 +44,12 @@ metadata = MetaData(naming_convention=NAMING)
 
 LEVELS = ("province", "district", "commune")
 GENERATION_STATUSES = ("draft", "active", "retired")
-UNIT_TYPES = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Phường", "Xã", "Thị trấn")
+# service: reports are filed under its units; reference: context only (other provinces, the
+# land border), never published (migration 0007).
+GENERATION_KINDS = ("service", "reference")
+# Đặc khu: the special zones of the 2025 reform (Phú Quốc, Côn Đảo, ...), in the national file.
+UNIT_TYPES = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Phường", "Xã", "Thị trấn",
+              "Đặc khu")
 # Phường and thị trấn are urban, xã rural (the GSO's own urban/rural split).
 SETTING_SQL = (
     "CASE unit_type WHEN 'Phường' THEN 'urban' WHEN 'Thị trấn' THEN 'urban' "
@@ -70,7 +75,11 @@ generation = Table(
     Column("status", Text, nullable=False, server_default="draft"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("activated_at", DateTime(timezone=True)),
+    Column("kind", Text, nullable=False, server_default="service"),
     CheckConstraint(_in("status", GENERATION_STATUSES), name="status"),
+    CheckConstraint(_in("kind", GENERATION_KINDS), name="kind"),
+    # A reference generation is never published, so no date or activation can pick it.
+    CheckConstraint("kind = 'service' OR status = 'draft'", name="reference_unpublished"),
     CheckConstraint("valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="dates"),
 )
 # The migration adds two constraints SQLAlchemy Core cannot declare here: a partial unique

@@ -1,0 +1,82 @@
+"""Reference boundaries: generations that give context and are never filed under.
+
+A generation's ``kind`` is ``service`` (the units reports are filed under, as before) or
+``reference`` (Vietnam's 34 provinces and 3,321 wards of 2025: which province a point outside
+Huế lies in, and the country's land border). A reference generation is never published: its
+status stays ``draft`` (a CHECK), so nothing that picks a generation by date or as the active one
+can pick it, and the exclusion constraint on published periods never sees it.
+
+The national file also has 13 *đặc khu* (special zones: Phú Quốc, Côn Đảo, ...), a unit type of
+the 2025 reform, added to the allowed types (its ``setting`` is neither urban nor rural: NULL).
+
+Reference units are cut into pieces of up to 1,024 vertices instead of 64: the 1.53 million
+vertices of the national wards take ~1 s to subdivide so (5,600 pieces) instead of ~7 s (47,500),
+which every test session and demo pays, and they are looked up only for points outside every
+Huế commune.
+
+Revision ID: 0007_reference_boundaries
+Revises: 0006
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0007_reference_boundaries"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+_OLD_TYPES = "'Tỉnh', 'Thành phố', 'Quận', 'Huyện', 'Thị xã', 'Phường', 'Xã', 'Thị trấn'"
+_NEW_TYPES = _OLD_TYPES + ", 'Đặc khu'"
+
+_SYNC_PARTS = """
+CREATE OR REPLACE FUNCTION admin_unit_sync_parts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM admin_unit_part WHERE unit_id = NEW.id;
+    INSERT INTO admin_unit_part (unit_id, generation_id, level, geom)
+    SELECT NEW.id, NEW.generation_id, NEW.level, piece
+    FROM ST_Subdivide(NEW.geom, CASE WHEN (SELECT kind FROM generation
+                                          WHERE id = NEW.generation_id) = 'reference'
+                                     THEN %d ELSE 64 END) AS piece;
+    RETURN NULL;
+END;
+$$;
+"""
+_SYNC_PARTS_0001 = """
+CREATE OR REPLACE FUNCTION admin_unit_sync_parts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM admin_unit_part WHERE unit_id = NEW.id;
+    INSERT INTO admin_unit_part (unit_id, generation_id, level, geom)
+    SELECT NEW.id, NEW.generation_id, NEW.level, piece
+    FROM ST_Subdivide(NEW.geom, 64) AS piece;
+    RETURN NULL;
+END;
+$$;
+"""
+#: Vertices per piece of a reference unit (service units keep 64).
+REFERENCE_PIECE_VERTICES = 1024
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE generation ADD COLUMN kind text NOT NULL DEFAULT 'service'")
+    op.create_check_constraint("ck_generation_kind", "generation",
+                               "kind IN ('service', 'reference')")
+    op.create_check_constraint("ck_generation_reference_unpublished", "generation",
+                               "kind = 'service' OR status = 'draft'")
+    op.drop_constraint("ck_admin_unit_unit_type", "admin_unit", type_="check")
+    op.create_check_constraint("ck_admin_unit_unit_type", "admin_unit",
+                               f"unit_type IN ({_NEW_TYPES})")
+    op.execute(_SYNC_PARTS % REFERENCE_PIECE_VERTICES)
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM generation WHERE kind = 'reference'")
+    op.execute(_SYNC_PARTS_0001)
+    op.drop_constraint("ck_admin_unit_unit_type", "admin_unit", type_="check")
+    op.create_check_constraint("ck_admin_unit_unit_type", "admin_unit",
+                               f"unit_type IN ({_OLD_TYPES})")
+    op.drop_constraint("ck_generation_reference_unpublished", "generation", type_="check")
+    op.drop_constraint("ck_generation_kind", "generation", type_="check")
+    op.drop_column("generation", "kind")
