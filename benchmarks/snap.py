@@ -44,15 +44,12 @@ from gis_service.coords import LonLat
 from gis_service.db.engine import database_url, make_engine
 from gis_service.db.schema import SUBDIVIDE_MAX_VERTICES, admin_unit, generation
 from gis_service.db.scratch import scratch_database
-from gis_service.snapping import (
-    CELL_DEG,
-    DEFAULT_TOLERANCE_M,
-    Snap,
-    single_statement,
-    snap_point,
-    snap_points,
-    snap_select,
-)
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.grid import CELL_DEG
+from gis_service.spatial.query import snap_select
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.statements import single_statement
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap
 
 GENERATION = "2019"
 SEED = 20190401

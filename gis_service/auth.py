@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select, update
 
 from gis_service.db.schema import agency, api_key
-from gis_service.errors import GisError, InvalidInput, NotFound
+from gis_service.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 ROLES = ("client", "agency", "admin")
 _PREFIX_CHARS = 8
@@ -25,17 +25,6 @@ _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 #: gis_<prefix>_<secret>: 8 hex digits, then token_urlsafe's alphabet (which has "_" too).
 _KEY_SHAPE = re.compile(r"gis_([0-9a-f]{8})_([A-Za-z0-9_-]{1,200})")
 
-
-class Unauthorized(GisError):
-    status = 401
-    code = "unauthorized"
-    title = "Unauthorized"
-
-
-class Forbidden(GisError):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from gis_service.coords import LonLat, lonlat
 from gis_service.errors import GisError, InvalidInput, TooLarge
 from gis_service.geocode import GeocodeIndex, GeocodeResult, geocode
-from gis_service.reverse import ReverseResult, reverse_points
+from gis_service.spatial.reverse import ReverseResult, reverse_points
 
 MAX_ITEMS = 10_000
 MAX_ID_CHARS = 200

@@ -1,19 +1,50 @@
-"""H3 cells (v4) of a point, stored as bigint, computed once when a report arrives."""
+"""H3 cells (v4): the one module that calls h3 with coordinates, so the one place where its
+(lat, lng) order appears. Cells are stored as bigint, computed once when a report arrives (one
+at a time at intake, a whole file at once on import).
+
+Each resolution is asked of h3 directly, never derived from the finest cell with
+``cell_to_parent``: H3 cells do not nest exactly, so near a cell's edge the res-6 cell holding
+a point can differ from the res-6 parent of its res-10 cell (the tests found such points), and
+intake stores the cells holding the point. The integer API spares converting each cell through
+its string form. An H3 index never sets its top bit, so the cells fit ``bigint``.
+"""
 
 from __future__ import annotations
 
-import h3
+import numpy as np
+import numpy.typing as npt
+from h3.api import basic_int
 
 from gis_service.coords import LonLat
 
-RESOLUTIONS = (6, 7, 8, 9, 10)
+# The resolutions stored, declared once with the report table's columns.
+from gis_service.db.schema import H3_RESOLUTIONS as RESOLUTIONS
+
+__all__ = ["RESOLUTIONS", "cells_for_points", "lonlat_to_cells"]
 
 
 def lonlat_to_cells(point: LonLat) -> dict[int, int]:
     """The point's H3 cell at each stored resolution, as integers.
 
-    >>> lonlat_to_cells(LonLat(107.611, 16.4779))[9] == h3.str_to_int(h3.latlng_to_cell(16.4779, 107.611, 9))
+    >>> lonlat_to_cells(LonLat(107.611, 16.4779))[9] == basic_int.latlng_to_cell(16.4779, 107.611, 9)
     True
     """
-    # h3 takes (lat, lng): the one place that order appears.
-    return {res: h3.str_to_int(h3.latlng_to_cell(point.lat, point.lon, res)) for res in RESOLUTIONS}
+    return {res: basic_int.latlng_to_cell(point.lat, point.lon, res) for res in RESOLUTIONS}
+
+
+def cells_for_points(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+                     ) -> dict[int, npt.NDArray[np.int64]]:
+    """The cells of many (already validated) points, by resolution, as int64 arrays, equal to
+    :func:`lonlat_to_cells` point by point.
+
+    >>> cells = cells_for_points(np.array([107.5905]), np.array([16.4637]))
+    >>> sorted(cells), int(cells[10][0]) == basic_int.latlng_to_cell(16.4637, 107.5905, 10)
+    ([6, 7, 8, 9, 10], True)
+    """
+    to_cell = basic_int.latlng_to_cell
+    lons, lats = lon.tolist(), lat.tolist()
+    return {
+        res: np.fromiter((to_cell(la, lo, res) for lo, la in zip(lons, lats, strict=True)),
+                         dtype=np.int64, count=len(lons))
+        for res in RESOLUTIONS
+    }

@@ -62,3 +62,25 @@ class TooLarge(GisError):
     status = 413
     code = "too_large"
     title = "Payload too large"
+
+
+class Unauthorized(GisError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(GisError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(GisError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, field="api_key")
+        self.retry_after_s = retry_after_s

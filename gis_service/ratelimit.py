@@ -13,19 +13,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from gis_service.auth import Principal
 from gis_service.db.schema import api_key_usage
-from gis_service.errors import GisError
+from gis_service.errors import TooManyRequests
 
 WINDOW_S = 60
 
 
-class TooManyRequests(GisError):
-    status = 429
-    code = "too_many_requests"
-    title = "Too many requests"
-
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
-        super().__init__(detail, field="api_key")
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

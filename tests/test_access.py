@@ -17,12 +17,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from gis_service import auth
-from gis_service.auth import IssuedKey, Unauthorized, authenticate, issue_key, revoke_key
+from gis_service.auth import IssuedKey, authenticate, issue_key, revoke_key
 from gis_service.db.schema import (
     agency,
     api_key,
     api_key_usage,
 )
+from gis_service.errors import Unauthorized
 from tests.conftest import ReportsDB, nothing_left
 
 # Phường Hương An: away from where the other API tests report (their duplicate checks).

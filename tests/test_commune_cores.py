@@ -15,14 +15,17 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
-from gis_service import commune_cores, snapping
 from gis_service.boundaries import generations
-from gis_service.commune_cores import MARGIN_DEG, CommuneCores, cut_cores
 from gis_service.coords import LonLat
 from gis_service.errors import NotFound
-from gis_service.snapping import snap_point, snap_points
+from gis_service.spatial import cores as commune_cores
+from gis_service.spatial import single
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.cores import MARGIN_DEG, CommuneCores, cut_cores
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.statements import chosen_generation_id
 from tests.factories import add_generation, add_unit, square
 
 X0, Y0, SIZE = 107.0, 16.0, 0.01
@@ -66,18 +69,18 @@ def _points() -> list[LonLat]:
 def forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Which of snap_point's statements ran, by form."""
     ran: Counter[str] = Counter()
-    real = snapping._single_rows
+    real = single._single_rows
 
     def counted(conn: Connection, kind: str, params: dict[str, Any], form: Any) -> Any:
         ran[form] += 1
         return real(conn, kind, params, form)
 
-    monkeypatch.setattr(snapping, "_single_rows", counted)
+    monkeypatch.setattr(single, "_single_rows", counted)
     yield ran
 
 
 def _cores(conn: Connection) -> CommuneCores:
-    cores = snapping._CORES.build(conn)
+    cores = single._CORES.build(conn)
     assert cores is not None
     return cores
 
@@ -130,7 +133,7 @@ def test_answers_from_the_cores_equal_the_sql_everywhere(conn: Connection,
     _drawn(conn)
     points = _points()
     expected = snap_points(conn, points, generation=CODE)  # one statement: no cores
-    grid = _cores(conn).of_generation(CODE, None)
+    grid = _cores(conn).of_generation(conn, CODE, None)
     assert grid is not None
     assert [snap_point(conn, p, generation=CODE) for p in points] == expected
     # Asked again, warm: each point in a core took the revision alone, each point surely in no
@@ -165,9 +168,9 @@ def test_cores_are_cut_once_a_revision_has_been_looked_up_often(
     point = LonLat(X0 + 0.5 * SIZE, Y0 + 0.5 * SIZE)
     for _ in range(4):
         snap_point(conn, point, generation=CODE)
-    assert snapping._CORES.get(revision) is None
+    assert single._CORES.get(revision) is None
     snap_point(conn, point, generation=CODE)
-    cores = snapping._CORES.get(revision)
+    cores = single._CORES.get(revision)
     assert cores is not None and cores.revision == revision
 
 
@@ -203,10 +206,10 @@ def test_a_new_generation_status_is_seen_at_once(conn: Connection) -> None:
         snap_point(conn, point, at=dt.date(1980, 6, 1))
 
 
-# --- Which generation answers: the same as the SQL's choice.
+# --- Which generation answers: the snapping statement's choice is resolve()'s.
 
 
-def test_the_generation_picked_in_memory_is_the_one_the_sql_picks(conn: Connection) -> None:
+def test_the_generation_the_statement_picks_is_the_one_resolve_picks(conn: Connection) -> None:
     codes = {
         "cores-draft": ("draft", dt.date(1970, 1, 1), dt.date(1970, 12, 31)),
         "cores-early": ("retired", dt.date(1971, 1, 1), dt.date(1971, 12, 31)),
@@ -215,7 +218,6 @@ def test_the_generation_picked_in_memory_is_the_one_the_sql_picks(conn: Connecti
     }
     for code, (status, valid_from, valid_to) in codes.items():
         add_generation(conn, code, status=status, valid_from=valid_from, valid_to=valid_to)
-    cores = _cores(conn)
     days = [dt.date(1969, 12, 31), dt.date(1970, 6, 1), dt.date(1971, 1, 1),
             dt.date(1971, 12, 31), dt.date(1972, 1, 1), dt.date(1972, 6, 30),
             dt.date(1972, 7, 1), dt.date(1973, 1, 1)]
@@ -227,4 +229,7 @@ def test_the_generation_picked_in_memory_is_the_one_the_sql_picks(conn: Connecti
             expected: int | None = generations.resolve(conn, code=code, at=at).id
         except NotFound:
             expected = None
-        assert cores.generation_id(code, at) == expected, (code, at)
+        kind = "code" if code is not None else "at" if at is not None else "active"
+        picked = conn.execute(select(chosen_generation_id(kind)),
+                              {"generation_code": code, "at": at}).scalar_one_or_none()
+        assert picked == expected, (code, at)

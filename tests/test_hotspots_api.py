@@ -18,11 +18,11 @@ from sqlalchemy import Connection, func, select
 
 from gis_service.analysis import emerging_hotspots, hotspots
 from gis_service.analysis.grid import clear_caches
-from gis_service.analysis.selection import HUE
 from gis_service.analysis.statistics.emerging import CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES
 from gis_service.db.schema import admin_unit, generation, report
 from gis_service.errors import InvalidInput
+from gis_service.reports.calendar import TZ as HUE
 from gis_service.synthetic.places import ANCHORS
 from gis_service.web import create_app
 from tests.conftest import HistoryDB

@@ -32,16 +32,14 @@ from sqlalchemy.exc import IntegrityError
 from gis_service.boundaries import generations
 from gis_service.boundaries.generations import Generation
 from gis_service.boundaries.manifest import load_manifest
-from gis_service.cells import lonlat_to_cells
+from gis_service.cells import cells_for_points, lonlat_to_cells
 from gis_service.coords import LonLat
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import category, generation, report, report_contact, report_event
 from gis_service.db.scratch import scratch_database
 from gis_service.errors import DataError
-from gis_service.proximity import neighbour_select, neighbours_within
 from gis_service.reports import calendar
 from gis_service.reports.importing import summary as why
-from gis_service.reports.importing.cells import cells_for_points
 from gis_service.reports.importing.format import COLUMNS
 from gis_service.reports.importing.importer import STEPS, ImportRejected, import_reports
 from gis_service.reports.importing.offline import bring_online, take_offline
@@ -50,7 +48,8 @@ from gis_service.reports.importing.summary import ImportSummary
 from gis_service.reports.importing.validate import Reference, validate
 from gis_service.reports.routing import route
 from gis_service.reports.setup import load_config
-from gis_service.snapping import snap_point
+from gis_service.spatial.proximity import neighbour_select, neighbours_within
+from gis_service.spatial.single import snap_point
 from gis_service.synthetic.generator import category_codes, generate, load_communes
 from tests.conftest import HueDB
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from gis_service.auth import Unauthorized, authenticate
+from gis_service.auth import authenticate
 from gis_service.cli import main
+from gis_service.errors import Unauthorized
 from tests.conftest import ReportsDB
 
 

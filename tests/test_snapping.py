@@ -11,11 +11,14 @@ from pyproj import Geod
 from sqlalchemy import Connection, Float, Integer, column, select, table, text, update, values
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from gis_service import snapping
 from gis_service.coords import LonLat
 from gis_service.db.schema import generation
 from gis_service.errors import InvalidInput, NotFound
-from gis_service.snapping import Snap, snap_point, snap_points, snap_select
+from gis_service.spatial import bulk
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.query import snap_select
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.types import Snap
 from tests.factories import add_generation, add_unit, square
 
 GEOD = Geod(ellps="WGS84")
@@ -274,7 +277,7 @@ EDGE_CASES = [
 @pytest.fixture(params=["bulk", "point by point"])
 def batch_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test through both of snap_points' paths: COPY and one statement, or a handful."""
-    monkeypatch.setattr(snapping, "SMALL_BATCH", 0 if request.param == "bulk" else 1000)
+    monkeypatch.setattr(bulk, "SMALL_BATCH", 0 if request.param == "bulk" else 1000)
     return str(request.param)
 
 

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from sqlalchemy import Connection, select
 
-from gis_service import snapping
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit, generation
-from gis_service.snapping import snap_point, snap_points
+from gis_service.spatial import single
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.single import snap_point
 from tests.conftest import HueDB
 
 GENERATION = "2019"
@@ -106,7 +107,7 @@ def hue_conn(hue_db: HueDB) -> Iterator[Connection]:
     commune cores cut, so snap_point answers as a busy process would (most points from the
     cores, the rest from the SQL)."""
     with hue_db.engine.connect() as connection:
-        assert snapping._CORES.build(connection) is not None
+        assert single._CORES.build(connection) is not None
         yield connection
         connection.rollback()
 

@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 from gis_service.analysis import grid
 from gis_service.analysis.periods import Period, check_period, period_range
 from gis_service.analysis.selection import (
-    HUE,
     ReportSelection,
     TimeBound,
     check_resolution,
@@ -32,6 +31,7 @@ from gis_service.analysis.statistics.emerging import DEFAULT_ALPHA, emerging
 from gis_service.analysis.statistics.hotspots import gi_star, two_sided_p
 from gis_service.analysis.statistics.weights import WeightScheme, check_k, check_scheme
 from gis_service.errors import InvalidInput
+from gis_service.reports.calendar import TZ
 
 CRS = "EPSG:4326"
 CellArray = npt.NDArray[np.int64]
@@ -120,8 +120,8 @@ def _attrs(request: _Request, **extra: object) -> dict[str, object]:
 def _periods(selection: ReportSelection, found: sql.PeriodCounts, kind: Period
              ) -> npt.NDArray[np.datetime64]:
     """The periods to compare: those holding the range asked for, else the reports' own."""
-    first = selection.start.astimezone(HUE).date() if selection.start else None
-    last = ((selection.end - dt.timedelta(microseconds=1)).astimezone(HUE).date()
+    first = selection.start.astimezone(TZ).date() if selection.start else None
+    last = ((selection.end - dt.timedelta(microseconds=1)).astimezone(TZ).date()
             if selection.end else None)
     if len(found.days):
         first = first or found.days.min().astype(dt.date)

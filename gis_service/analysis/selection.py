@@ -12,13 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
 from gis_service.errors import InvalidInput
-from gis_service.reports.calendar import TIMEZONE
+from gis_service.reports.calendar import TZ
 
-HUE = ZoneInfo(TIMEZONE)
 #: Resolutions the analyses work at (the report table stores 6 to 10; 6 is too coarse for a city).
 ANALYSIS_RESOLUTIONS = (7, 8, 9, 10)
 TimeBound = dt.date | dt.datetime
@@ -45,8 +43,8 @@ def as_instant(value: TimeBound | None) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
-        return dt.datetime.combine(value, dt.time(), tzinfo=HUE)
-    return value if value.tzinfo is not None else value.replace(tzinfo=HUE)
+        return dt.datetime.combine(value, dt.time(), tzinfo=TZ)
+    return value if value.tzinfo is not None else value.replace(tzinfo=TZ)
 
 
 def check_resolution(resolution: int) -> int:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, literal, or_, select, update
+from sqlalchemy import Connection, Date, Text, and_, func, literal, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
-from gis_service.db.schema import generation
+from gis_service.db.schema import LEVELS, admin_unit, generation
 from gis_service.errors import Conflict, InvalidInput, NotFound
 
 STATUSES = ("draft", "active", "retired")
@@ -95,8 +96,27 @@ def ensure_generation(
     return found
 
 
+def chosen(code: ColumnElement[str] | None = None, at: ColumnElement[dt.date] | None = None
+           ) -> ColumnElement[bool]:
+    """Which generation answers, the one rule: the one named by ``code`` (drafts answer only
+    this way), else the published one valid on date ``at``, else the active one.
+
+    A condition on the generation table, so :func:`resolve` and the one-statement snapping of
+    :mod:`gis_service.spatial.statements` (which binds ``code`` or ``at`` as parameters) pick
+    alike; its constants are written into the SQL text, never bound.
+    """
+    if code is not None:
+        return generation.c.code == code
+    if at is not None:
+        period = func.daterange(generation.c.valid_from, generation.c.valid_to,
+                                literal_column("'[]'", Text))
+        return and_(generation.c.status != literal_column("'draft'", Text),
+                    period.op("@>")(at))
+    return generation.c.status == literal_column("'active'", Text)
+
+
 def by_code(conn: Connection, code: str) -> Generation:
-    row = conn.execute(select(*_COLUMNS).where(generation.c.code == code)).one_or_none()
+    row = conn.execute(select(*_COLUMNS).where(chosen(code=literal(code)))).one_or_none()
     if row is None:
         raise NotFound(f"no boundary generation {code!r}", field="generation")
     return Generation(*row)
@@ -108,7 +128,7 @@ def list_generations(conn: Connection) -> list[Generation]:
 
 
 def active(conn: Connection) -> Generation:
-    row = conn.execute(select(*_COLUMNS).where(generation.c.status == "active")).one_or_none()
+    row = conn.execute(select(*_COLUMNS).where(chosen())).one_or_none()
     if row is None:
         raise NotFound("no boundary generation is active: load and activate one first")
     return Generation(*row)
@@ -116,12 +136,7 @@ def active(conn: Connection) -> Generation:
 
 def valid_on(conn: Connection, day: dt.date) -> Generation:
     """The published generation whose validity period contains ``day``."""
-    period = func.daterange(generation.c.valid_from, generation.c.valid_to, literal("[]"))
-    row = conn.execute(
-        select(*_COLUMNS).where(
-            generation.c.status != "draft", period.op("@>")(literal(day))
-        )
-    ).one_or_none()
+    row = conn.execute(select(*_COLUMNS).where(chosen(at=literal(day, Date)))).one_or_none()
     if row is None:
         raise NotFound(f"no published boundary generation is valid on {day.isoformat()}",
                        field="at")
@@ -192,3 +207,23 @@ def set_status(conn: Connection, code: str, status: str) -> Generation:
             field="generation",
         ) from exc
     return by_code(conn, code)
+
+
+@dataclass(frozen=True)
+class UnitCount:
+    level: str
+    units: int
+    approximate: int
+
+
+def unit_counts(conn: Connection) -> dict[int, list[UnitCount]]:
+    """Per generation id, its units counted by level (coarsest first), approximate ones apart."""
+    rows = conn.execute(
+        select(admin_unit.c.generation_id, admin_unit.c.level, func.count(),
+               func.count().filter(admin_unit.c.approximate))
+        .group_by(admin_unit.c.generation_id, admin_unit.c.level)
+    ).all()
+    counts: dict[int, list[UnitCount]] = {}
+    for generation_id, level, units, approximate in sorted(rows, key=lambda r: LEVELS.index(r[1])):
+        counts.setdefault(generation_id, []).append(UnitCount(level, units, approximate))
+    return counts

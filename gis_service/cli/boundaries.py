@@ -11,16 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from gis_service.boundaries.features import Provenance
-from gis_service.boundaries.generations import by_code, ensure_generation, list_generations, set_status
+from gis_service.boundaries.generations import (
+    by_code,
+    ensure_generation,
+    list_generations,
+    set_status,
+    unit_counts,
+)
 from gis_service.boundaries.load import load_units
 from gis_service.boundaries.manifest import load_manifest
 from gis_service.boundaries.sources import FieldMapping, read_units
 from gis_service.boundaries.validate import DEFAULT_MIN_AREA_M2, validate
 from gis_service.cli.context import AppContext
-from gis_service.db.schema import LEVELS, admin_unit
+from gis_service.db.schema import LEVELS
 from gis_service.errors import NotFound
 
 
@@ -126,17 +132,13 @@ def list_command(app: AppContext) -> None:
 
 
 def _unit_counts(conn: Connection) -> Callable[[int], str]:
-    rows = conn.execute(
-        select(admin_unit.c.generation_id, admin_unit.c.level, func.count(),
-               func.count().filter(admin_unit.c.approximate))
-        .group_by(admin_unit.c.generation_id, admin_unit.c.level)
-    ).all()
+    counts = unit_counts(conn)
 
     def describe(generation_id: int) -> str:
         parts = [
-            f"{count} {level}" + (f" ({approximate} approximate)" if approximate else "")
-            for gid, level, count, approximate in sorted(rows, key=lambda r: LEVELS.index(r[1]))
-            if gid == generation_id
+            f"{count.units} {count.level}"
+            + (f" ({count.approximate} approximate)" if count.approximate else "")
+            for count in counts.get(generation_id, ())
         ]
         return ", ".join(parts) or "no units"
 

@@ -5,19 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import Connection, exists, select
 
 from gis_service.cli.context import AppContext
-from gis_service.db.schema import agency, category
 from gis_service.errors import GisError
 from gis_service.reports.importing.importer import STEPS, ImportRejected, import_reports
-from gis_service.reports.setup import load_config
-
-
-def config_loaded(conn: Connection) -> bool:
-    """Whether categories and agencies are in the database (``reports load-config`` has run)."""
-    return bool(conn.execute(select(exists().select_from(category), exists().select_from(agency)))
-                .one() == (True, True))
+from gis_service.reports.setup import config_loaded, load_config
 
 
 @click.command("import")

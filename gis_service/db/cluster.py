@@ -18,13 +18,10 @@ import secrets
 import shutil
 import socket
 import subprocess
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import psycopg
 
 from gis_service.config import Settings
 
@@ -359,16 +356,3 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def wait_until_accepting(url: str, timeout_s: float = 30.0) -> None:
-    """Block until the server at ``url`` accepts connections (after a restart, say)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            psycopg.connect(url, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gis_service.errors import GisError
-from gis_service.ratelimit import TooManyRequests
+from gis_service.errors import GisError, TooManyRequests
 
 RETRY_AFTER_S = 5
 #: Our field names -> the Open311 parameter the client sent.

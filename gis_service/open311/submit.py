@@ -9,12 +9,14 @@ retried post replays the first answer and creates nothing new.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from gis_service.auth import Principal, Unauthorized, authenticate, require_role
+from gis_service.auth import Principal, authenticate, require_role
 from gis_service.db.schema import report
+from gis_service.errors import Unauthorized
 from gis_service.geocode import GeocodeIndex
 from gis_service.open311.params import new_report
 from gis_service.open311.services import find_category, service_notice
@@ -67,4 +69,5 @@ def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Pr
     return submit_once(
         conn, new, principal=principal, idempotency_key=idempotency_key,
         fingerprint=fingerprint(params), index=index, tolerance_m=tolerance_m,
-        render=lambda c, report_id: _created(c, report_id, category))
+        render=lambda c, report_id: _created(c, report_id, category),
+        created_status=HTTPStatus.CREATED)

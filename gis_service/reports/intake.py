@@ -21,10 +21,11 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
 from gis_service.errors import NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex, geocode
-from gis_service.proximity import neighbours_within
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.routing import route
-from gis_service.snapping import Snap, snap_point
+from gis_service.spatial.proximity import neighbours_within
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.types import Snap
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_MEDIA_URLS = 10

@@ -20,7 +20,6 @@ from gis_service.db.schema import (
     jurisdiction_rule,
     report,
     report_contact,
-    report_event,
 )
 from gis_service.errors import NotFound
 
@@ -223,13 +222,3 @@ def contact_of(conn: Connection, report_id: int) -> Contact | None:
     row = conn.execute(select(report_contact.c.name, report_contact.c.phone, report_contact.c.email)
                        .where(report_contact.c.report_id == report_id)).one_or_none()
     return None if row is None else Contact(*row)
-
-
-def events_of(conn: Connection, report_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(report_event.c.at, report_event.c.kind, report_event.c.from_status,
-               report_event.c.to_status, report_event.c.note, agency.c.code.label("agency"))
-        .outerjoin(agency, agency.c.id == report_event.c.agency_id)
-        .where(report_event.c.report_id == report_id).order_by(report_event.c.id)
-    )
-    return [dict(row._mapping) for row in rows]

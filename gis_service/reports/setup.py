@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, extract, func, select
+from sqlalchemy import Connection, exists, extract, func, select
 
 from gis_service.config import Settings
-from gis_service.db.schema import generation, report
+from gis_service.db.schema import agency, category, generation, report
 from gis_service.reports.agencies import AgencyLoad, load_agencies
 from gis_service.reports.agency_config import AGENCIES_FILE
 from gis_service.reports.calendar import CalendarFill, ensure_calendar
@@ -67,3 +67,9 @@ def load_config(
                              generation_code=generation_code)
     first, last = years or calendar_years(conn, today or dt.date.today())
     return ConfigLoad(categories, agencies, ensure_calendar(conn, first, last))
+
+
+def config_loaded(conn: Connection) -> bool:
+    """Whether categories and agencies are in the database (``reports load-config`` has run)."""
+    return bool(conn.execute(select(exists().select_from(category), exists().select_from(agency)))
+                .one() == (True, True))

@@ -13,11 +13,12 @@ from gis_service.geocode import GeocodeIndex
 from gis_service.reports.idempotency import StoredResponse, complete, reserve
 from gis_service.reports.intake import NewReport, submit
 
-CREATED = 201
-
 
 @dataclass(frozen=True)
 class Submission:
+    """A stored report's answer: ``status_code`` is the one the caller asked to store with it
+    (the web layer's "created"), replayed unchanged to a retry."""
+
     status_code: int
     body: dict[str, Any]
     replayed: bool
@@ -33,11 +34,13 @@ def submit_once(
     index: GeocodeIndex,
     tolerance_m: float,
     render: Callable[[Connection, int], dict[str, Any]],
+    created_status: int,
 ) -> Submission:
     """Store ``new`` and return its rendered answer, or replay the answer a key already got.
 
     Everything happens in the caller's transaction: the report, its events and the stored
-    answer commit together, or none of them does.
+    answer commit together, or none of them does. ``created_status`` is stored with the answer
+    (this module knows no protocol; the web layer passes HTTP's 201).
     """
     if idempotency_key is not None:
         stored = reserve(conn, principal.key_id, idempotency_key, fingerprint)
@@ -46,5 +49,5 @@ def submit_once(
     report_id = submit(conn, new, index=index, actor=principal.actor, tolerance_m=tolerance_m)
     body = render(conn, report_id)
     if idempotency_key is not None:
-        complete(conn, principal.key_id, idempotency_key, StoredResponse(CREATED, body), report_id)
-    return Submission(CREATED, body, replayed=False)
+        complete(conn, principal.key_id, idempotency_key, StoredResponse(created_status, body), report_id)
+    return Submission(created_status, body, replayed=False)

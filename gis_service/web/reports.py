@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy import Connection
 
-from gis_service.auth import Forbidden, Principal
+from gis_service.auth import Principal
 from gis_service.coords import LonLat
-from gis_service.errors import NotFound
+from gis_service.errors import Forbidden, NotFound
 from gis_service.reports import queries
 from gis_service.reports.duplicates import duplicate_candidates
 from gis_service.reports.idempotency import request_fingerprint
@@ -104,7 +105,8 @@ def submit_report() -> Response:
             idempotency_key=request.headers.get("Idempotency-Key"),
             fingerprint=request_fingerprint(body),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m, render=_created)
+            tolerance_m=services().settings.snap_tolerance_m, render=_created,
+            created_status=HTTPStatus.CREATED)
     response = jsonify(outcome.body)
     response.status_code = outcome.status_code
     response.headers["Location"] = f"/v1/reports/{outcome.body['report']['id']}"

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, json, jsonify
 
 from gis_service.coords import lonlat
-from gis_service.reverse import commune_geojson, reverse_point
+from gis_service.spatial.reverse import commune_geojson, reverse_point
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.frames import GEOJSON
 from gis_service.web.schemas import ReverseArgs, ReverseCollectionSchema, ReverseSchema

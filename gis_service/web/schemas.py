@@ -14,10 +14,10 @@ from gis_service.analysis.selection import as_instant
 from gis_service.analysis.statistics.emerging import CATEGORIES as EMERGING_CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES as HOTSPOT_CLASSES
 from gis_service.db.schema import CHANNELS, REPORT_STATUSES
+from gis_service.spatial.types import MATCHES
 
 LAT_DOC = {"description": "WGS84 latitude", "minimum": -90, "maximum": 90, "example": 16.4779}
 LON_DOC = {"description": "WGS84 longitude", "minimum": -180, "maximum": 180, "example": 107.611}
-MATCHES = ("inside", "nearest", "outside")
 
 
 class ReverseArgs(Schema):

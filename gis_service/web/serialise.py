@@ -6,8 +6,8 @@ from typing import Any
 
 from gis_service.batch import BatchOutcome
 from gis_service.errors import GisError
-from gis_service.reverse import ReverseResult
-from gis_service.snapping import UnitRef
+from gis_service.spatial.reverse import ReverseResult
+from gis_service.spatial.types import UnitRef
 
 
 def unit_json(unit: UnitRef) -> dict[str, Any]:

@@ -6,7 +6,7 @@ the generation valid when they were made (``commune_id``) and in the active one
 (``current_commune_id``); for any other generation there are two ways, both offered:
 
 - ``point`` (the default, exact): the report's own point is snapped to the generation with
-  :func:`gis_service.snapping.snap_select`, as the importer snapped it; every report has one.
+  :func:`gis_service.spatial.query.snap_select`, as the importer snapped it; every report has one.
 - ``crosswalk``: the report stays under the commune it was filed under, and counts are spread
   over the generation's communes by the crosswalk's population shares
   (:func:`gis_service.boundaries.crosswalk.reaggregate`). This is what analysts do with data
@@ -52,7 +52,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.db.schema import admin_unit, admin_unit_part, generation, report
-from gis_service.snapping import DEFAULT_TOLERANCE_M, snap_select
+from gis_service.spatial.query import snap_select
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M
 
 Attribution = Literal["point", "crosswalk"]
 ATTRIBUTIONS: tuple[Attribution, ...] = ("point", "crosswalk")

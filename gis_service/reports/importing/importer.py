@@ -33,19 +33,19 @@ import pandas as pd
 from sqlalchemy import Connection, func, literal, select
 
 from gis_service.boundaries import generations
+from gis_service.cells import cells_for_points
 from gis_service.db.schema import calendar_day, category
 from gis_service.errors import DataError
-from gis_service.proximity import NEAR_BOUNDARY_M
 from gis_service.reports.calendar import ensure_calendar
 from gis_service.reports.importing import sql as import_sql
 from gis_service.reports.importing import summary as why
-from gis_service.reports.importing.cells import cells_for_points
 from gis_service.reports.importing.offline import bring_online, take_offline
 from gis_service.reports.importing.read import ROW, read_rows
 from gis_service.reports.importing.stage import Staging, analyze, copy_rows
 from gis_service.reports.importing.summary import ImportSummary, Rejection
 from gis_service.reports.importing.validate import Reference, Validated, local_days, validate
-from gis_service.snapping import DEFAULT_TOLERANCE_M, check_tolerance
+from gis_service.spatial.proximity import NEAR_BOUNDARY_M
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M, check_tolerance
 
 #: The steps in order, as :data:`Progress` callbacks and ``ImportSummary.steps`` name them.
 STEPS = ("read", "validate", "h3", "copy", "skip_stored", "snap", "place", "route", "due",

@@ -6,7 +6,7 @@ same either way:
 
 0. :func:`drop_stored`: rows whose public id is already stored leave (counted as present),
    so importing a file again does no work for them.
-1. :func:`snap`: :func:`gis_service.snapping.snap_select` once per generation over the rows
+1. :func:`snap`: :func:`gis_service.spatial.query.snap_select` once per generation over the rows
    of its validity period, and once more with the current (active) generation over the rows
    from other periods (rows of the current period share its one snap).
 2. :func:`place`: rows outside the service area in either generation are rejected; the rest
@@ -53,13 +53,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.cells import RESOLUTIONS
 from gis_service.db.schema import category, generation, report, report_contact, report_event
-from gis_service.proximity import neighbour_select
 from gis_service.reports.calendar import due_at_sql
 from gis_service.reports.importing import summary as why
 from gis_service.reports.importing.format import MEDIA_SEPARATOR
 from gis_service.reports.importing.stage import Staging
 from gis_service.reports.routing import route_select
-from gis_service.snapping import snap_select
+from gis_service.spatial.proximity import neighbour_select
+from gis_service.spatial.query import snap_select
 
 ROUTING_ACTOR = "system:routing"
 _SNAP_COLUMNS = ("idx", "commune_id", "district_id", "province_id", "match", "distance_m")

@@ -1,7 +1,7 @@
 """Communes' deep interiors held in memory, so most one-point lookups need one tiny round trip.
 
 A point more than ``MARGIN_DEG`` inside one commune and at least that far from every other
-commune of its generation is "inside" that commune under every rule of snapping.py (covered
+commune of its generation is "inside" that commune under every rule of the spatial package (covered
 by it alone: no edge, overlap, gap or tolerance comes into it). For such a point snap_point
 needs from PostgreSQL only the proof that the boundaries are still those the interiors were
 cut from: the boundary revision (migration 0005), a one-row read. Edges, overlaps, gaps and
@@ -32,8 +32,10 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection, select
 
+from gis_service.boundaries import generations
 from gis_service.boundaries.generations import Generation
 from gis_service.db.schema import admin_unit, generation
+from gis_service.errors import GisError
 from gis_service.revision_cache import RevisionCache, current_revision
 
 #: ~1.1 m in latitude, ~1.07 m in longitude at Huế.
@@ -145,23 +147,21 @@ class CommuneCores:
         # Requests name few distinct (code, date) pairs; each is resolved once.
         self._picked: dict[tuple[str | None, dt.date | None], _GenerationCores | None] = {}
 
-    def generation_id(self, code: str | None, at: dt.date | None) -> int | None:
-        """The generation snapping.py's SQL would pick; None unless exactly one answers (the
-        SQL then raises its own error)."""
-        if code is not None:
-            found = [g for g in self._generations if g.code == code]
-        elif at is not None:
-            found = [g for g in self._generations if g.status != "draft" and g.is_valid_on(at)]
-        else:
-            found = [g for g in self._generations if g.status == "active"]
-        return found[0].id if len(found) == 1 else None
+    def of_generation(self, conn: Connection, code: str | None, at: dt.date | None
+                      ) -> _GenerationCores | None:
+        """The cores of the generation the snapping SQL would pick, if it has communes.
 
-    def of_generation(self, code: str | None, at: dt.date | None) -> _GenerationCores | None:
-        """The cores of the generation the SQL would pick, if it has communes."""
+        The pick is :func:`gis_service.boundaries.generations.resolve`'s, asked once per
+        (code, date) and kept: any change to a generation changes the revision, and with it
+        these cores. None when no generation answers (the SQL then raises its own error).
+        """
         key = (code, at)
         if key in self._picked:
             return self._picked[key]
-        generation_id = self.generation_id(code, at)
+        try:
+            generation_id = generations.resolve(conn, code=code, at=at).id
+        except GisError:
+            generation_id = None
         picked = None if generation_id is None else self._by_generation.get(generation_id)
         if len(self._picked) < 4096:
             self._picked[key] = picked

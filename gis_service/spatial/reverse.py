@@ -16,8 +16,10 @@ from sqlalchemy import Connection, func, select
 
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit
-from gis_service.proximity import NEAR_BOUNDARY_M, neighbours_within
-from gis_service.snapping import DEFAULT_TOLERANCE_M, Snap, UnitRef, snap_point, snap_points
+from gis_service.spatial.bulk import snap_points
+from gis_service.spatial.proximity import NEAR_BOUNDARY_M, neighbours_within
+from gis_service.spatial.single import snap_point
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap, UnitRef
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,12 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
-from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit, admin_unit_part
-from gis_service.snapping import UnitRef, piece_near, prefilter_radius_deg
+from gis_service.spatial.grid import cell_key, cell_of, piece_cells, prefilter_radius_deg
+from gis_service.spatial.predicates import piece_near
+from gis_service.spatial.types import UnitRef
 
 NEAR_BOUNDARY_M = 50.0
 
@@ -142,57 +143,12 @@ def neighbours_within(
 
 # --- Many points at once, set-based (bulk imports).
 
-# A grid of NEAR_CELL_DEG-degree cells is a planner device, as in gis_service.snapping: each
-# commune piece is listed under every cell its bounding box, grown by the search radius,
-# touches; each point meets only the pieces listed under its own cell. The equality lets the
-# planner hash-join a million points with a few thousand (piece, cell) rows instead of probing
-# the GiST index once per point. The answer is decided by the same ST_DWithin on geography as
+# The grid of gis_service.spatial.grid is a planner device here as in snapping: each commune
+# piece is listed under every cell its bounding box, grown by the search radius, touches; each
+# point meets only the pieces listed under its own cell. The equality lets the planner
+# hash-join a million points with a few thousand (piece, cell) rows instead of probing the
+# GiST index once per point. The answer is decided by the same ST_DWithin on geography as
 # neighbours_within; the grid and the planar radius only drop pieces that cannot pass it.
-NEAR_CELL_DEG = 0.005
-# Fewest metres in a degree of latitude (at the equator) on WGS84, and a safety margin: the
-# planar prefilter radius must never be smaller than within_m at any latitude of the input.
-_M_PER_DEG_LAT_MIN = 110_574.0
-_PREFILTER_MARGIN = 1.02
-_LAT_CAP = 89.0
-_CELL_KEY_ROW = 1 << 24
-
-
-def _cell(coordinate: ColumnElement[Any]) -> ColumnElement[int]:
-    return cast(func.floor(coordinate / literal(NEAR_CELL_DEG, Float)), BigInteger)
-
-
-def _cell_key(cell_x: ColumnElement[Any], cell_y: ColumnElement[Any]) -> ColumnElement[int]:
-    return cell_x * literal(_CELL_KEY_ROW, BigInteger) + cell_y
-
-
-def _radius_deg(max_abs_lat: ColumnElement[Any], within_m: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Degrees surely more than ``within_m`` metres in every direction up to ``max_abs_lat``."""
-    reach = func.least(max_abs_lat + within_m / _M_PER_DEG_LAT_MIN, literal(_LAT_CAP, Float))
-    return within_m * _PREFILTER_MARGIN / (_M_PER_DEG_LAT_MIN * func.cos(func.radians(reach)))
-
-
-def _grown_cells(part: FromClause, extent: Any) -> Any:
-    """Per piece, the cells its bounding box grown by the radius touches, within the extent.
-
-    Gathered into an array and unnested, as in snapping: the planner then expects a few cells
-    per piece (it assumes 1,000 rows per generate_series) and hashes the pieces.
-    """
-    def span(low: ColumnElement[Any], high: ColumnElement[Any], start: ColumnElement[Any],
-             stop: ColumnElement[Any], name: str) -> Any:
-        first = func.greatest(_cell(low - extent.c.radius), _cell(start))
-        last = func.least(_cell(high + extent.c.radius), _cell(stop))
-        return func.generate_series(first, last).table_valued(name).render_derived()
-
-    xs = span(func.ST_XMin(part.c.geom), func.ST_XMax(part.c.geom), extent.c.x0, extent.c.x1,
-              "cell_x")
-    ys = span(func.ST_YMin(part.c.geom), func.ST_YMax(part.c.geom), extent.c.y0, extent.c.y1,
-              "cell_y")
-    keys = (
-        select(func.array_agg(_cell_key(xs.c.cell_x, ys.c.cell_y)).label("cell_keys"))
-        .select_from(xs.join(ys, true()))
-        .lateral("piece_cells")
-    )
-    return keys, func.unnest(keys.c.cell_keys).table_valued("cell").render_derived().lateral("cell")
 
 
 def neighbour_select(points: FromClause, generation_id: int, *,
@@ -213,10 +169,10 @@ def neighbour_select(points: FromClause, generation_id: int, *,
     extent = select(
         func.min(points.c.lon).label("x0"), func.min(points.c.lat).label("y0"),
         func.max(points.c.lon).label("x1"), func.max(points.c.lat).label("y1"),
-        _radius_deg(func.max(func.abs(points.c.lat)), within).label("radius"),
+        prefilter_radius_deg(func.max(func.abs(points.c.lat)), within).label("radius"),
     ).subquery("extent")
     part = admin_unit_part.alias("near_part")
-    keys, cells = _grown_cells(part, extent)
+    keys, cells = piece_cells(part, extent, extent.c.radius)
     box = func.ST_Expand(
         func.ST_MakeEnvelope(extent.c.x0, extent.c.y0, extent.c.x1, extent.c.y1, 4326),
         extent.c.radius)
@@ -238,8 +194,8 @@ def neighbour_select(points: FromClause, generation_id: int, *,
     distance = func.ST_Distance(pieces.c.geog, here)
     return (
         select(points.c.idx, pieces.c.unit_id, distance.label("distance_m"))
-        .select_from(points.join(pieces, pieces.c.cell == _cell_key(_cell(points.c.lon),
-                                                                      _cell(points.c.lat))))
+        .select_from(points.join(pieces, pieces.c.cell == cell_key(cell_of(points.c.lon),
+                                                                     cell_of(points.c.lat))))
         .where(
             pieces.c.unit_id.is_distinct_from(points.c.own_id),
             # Planar prefilter (cheap), then the metres on the spheroid that decide.
