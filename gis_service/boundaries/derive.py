@@ -78,6 +78,9 @@ class DerivedGeneration:
     #: False for reference boundaries: the loader skips the tiling validation (see
     #: :mod:`gis_service.boundaries.reference`).
     validate: bool = True
+    #: Called with the generation's code once its layers are loaded (same transaction); what it
+    #: returns joins the report.
+    after_load: Callable[[Connection, str], Mapping[str, object]] | None = None
 
 
 Builder = Callable[[Connection, Mapping[str, object], Path], DerivedGeneration]

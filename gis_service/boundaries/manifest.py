@@ -251,7 +251,9 @@ def _load_derived(
                    validated=derived.validate)
         for level, provenance, features in derived.layers
     ]
-    return loads, dict(derived.report)
+    after_load = getattr(derived, "after_load", None)
+    extra = after_load(conn, manifest.generation.code) if after_load is not None else {}
+    return loads, {**derived.report, **extra}
 
 
 def _builder(name: str, path: Path) -> Callable[..., Any]:

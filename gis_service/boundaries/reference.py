@@ -22,10 +22,13 @@ import numpy as np
 import pyogrio
 import pyogrio.errors
 import shapely
+from sqlalchemy import Connection
 
 from gis_service.boundaries.derive import DerivedGeneration, Layer
 from gis_service.boundaries.features import Provenance, UnitFeature
 from gis_service.boundaries.sources import normalise_unit_type, polygonal_parts
+from gis_service.boundaries.surroundings import split_surroundings, store_surroundings
+from gis_service.coords import LonLat
 from gis_service.errors import DataError
 
 _COLUMNS = ("code", "name", "fullName")
@@ -85,19 +88,44 @@ def read_reference_units(path: Path, *, with_parent: bool) -> list[UnitFeature]:
     return features
 
 
+def _points(spec: Mapping[str, object], key: str) -> list[LonLat]:
+    raw = spec.get(key, [])
+    if not isinstance(raw, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) for v in p)
+            for p in raw):
+        raise DataError(f"[derive] {key!r} must be a list of [lon, lat] pairs", field=key)
+    return [LonLat(float(p[0]), float(p[1])) for p in raw]
+
+
+def _window(spec: Mapping[str, object]) -> float:
+    value = spec.get("window_deg", 0.1)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 2:
+        raise DataError("[derive] 'window_deg' must be a number of degrees in (0, 2]",
+                        field="window_deg")
+    return float(value)
+
+
 def build_vn_reference(_conn: object, spec: Mapping[str, object], data_root: Path
                        ) -> DerivedGeneration:
-    """Vietnam's provinces and (unless ``wards = ""``) wards, as a reference generation.
+    """Vietnam's provinces and (unless ``wards = ""``) wards, as a reference generation, and
+    the service province's surroundings (see :mod:`gis_service.boundaries.surroundings`).
 
     ``spec`` keys: ``provinces`` and ``wards`` (files under ``data_root``), ``source``,
-    ``licence``.
+    ``licence``, ``service_province`` (a code), ``window_deg``, ``foreign_land_points``.
     """
     provenance = Provenance(_text(spec, "source"), _text(spec, "licence"))
-    layers: list[Layer] = [("province", provenance, read_reference_units(
-        data_root / _text(spec, "provinces"), with_parent=False))]
+    provinces = read_reference_units(data_root / _text(spec, "provinces"), with_parent=False)
+    layers: list[Layer] = [("province", provenance, provinces)]
     wards = _text(spec, "wards", required=False)
     if wards:
         layers.append(("commune", provenance,
                        read_reference_units(data_root / wards, with_parent=True)))
+    foreign, water = split_surroundings(provinces, _text(spec, "service_province"),
+                                        _window(spec), _points(spec, "foreign_land_points"))
+
+    def store(conn: Connection, code: str) -> Mapping[str, object]:
+        return {"surroundings": store_surroundings(conn, code, foreign, water)}
+
     return DerivedGeneration(layers, {"reference": True, "levels": {
-        level: len(features) for level, _p, features in layers}}, validate=False)
+        level: len(features) for level, _p, features in layers}}, validate=False,
+        after_load=store)

@@ -402,3 +402,20 @@ api_key_usage = Table(
     Column("window_start", DateTime(timezone=True), primary_key=True),
     Column("requests", Integer, nullable=False),
 )
+
+# Around the service province, what lies outside every reference province: land of another
+# country (Laos west of A Lưới) or water (the sea), cut up for point lookups. Derived from the
+# reference generation's province outlines (Vietnam's land border) at load time (migration 0007,
+# gis_service/boundaries/surroundings.py).
+SURROUNDING_KINDS = ("foreign_land", "water")
+surrounding_area = Table(
+    "surrounding_area",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("generation_id", SmallInteger, ForeignKey("generation.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("geom", Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False),
+    CheckConstraint(_in("kind", SURROUNDING_KINDS), name="kind"),
+    Index("ix_surrounding_area_lookup", "generation_id", "geom", postgresql_using="gist"),
+)

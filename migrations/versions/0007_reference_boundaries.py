@@ -9,6 +9,9 @@ can pick it, and the exclusion constraint on published periods never sees it.
 The national file also has 13 *đặc khu* (special zones: Phú Quốc, Côn Đảo, ...), a unit type of
 the 2025 reform, added to the allowed types (its ``setting`` is neither urban nor rural: NULL).
 
+``surrounding_area`` holds, around the service province, what lies in no reference province:
+another country's land or water, derived from the provinces' outlines at load time.
+
 Reference units are cut into pieces of up to 1,024 vertices instead of 64: the 1.53 million
 vertices of the national wards take ~1 s to subdivide so (5,600 pieces) instead of ~7 s (47,500),
 which every test session and demo pays, and they are looked up only for points outside every
@@ -21,7 +24,9 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+from geoalchemy2 import Geometry
 
 revision = "0007_reference_boundaries"
 down_revision = "0006"
@@ -69,9 +74,23 @@ def upgrade() -> None:
     op.create_check_constraint("ck_admin_unit_unit_type", "admin_unit",
                                f"unit_type IN ({_NEW_TYPES})")
     op.execute(_SYNC_PARTS % REFERENCE_PIECE_VERTICES)
+    op.create_table(
+        "surrounding_area",
+        sa.Column("id", sa.Integer, sa.Identity(), nullable=False),
+        sa.Column("generation_id", sa.SmallInteger,
+                  sa.ForeignKey("generation.id", ondelete="CASCADE",
+                                name="fk_surrounding_area_generation_id"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_surrounding_area"),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("geom", Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False),
+        sa.CheckConstraint("kind IN ('foreign_land', 'water')", name="ck_surrounding_area_kind"),
+    )
+    op.create_index("ix_surrounding_area_lookup", "surrounding_area", ["generation_id", "geom"],
+                    postgresql_using="gist")
 
 
 def downgrade() -> None:
+    op.drop_table("surrounding_area")
     op.execute("DELETE FROM generation WHERE kind = 'reference'")
     op.execute(_SYNC_PARTS_0001)
     op.drop_constraint("ck_admin_unit_unit_type", "admin_unit", type_="check")
