@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from gis_service import tomlcheck
 from gis_service.boundaries.crosswalk import build_crosswalk
@@ -245,6 +245,11 @@ def _load_derived(
     name = str(spec["builder"])
     derived = _builder(name, manifest.path)(conn, spec, data_root)
     digest = hashlib.sha256(manifest.path.read_bytes()).hexdigest()
+    if not derived.validate:
+        # Reference boundaries: 3,321 wards are inserted (and cut into pieces) by one statement,
+        # which took 7-30 s on a busy 2-core machine, past the API's statement_timeout. A
+        # boundary load is a batch job: the rest of its transaction may take up to 10 minutes.
+        conn.execute(select(func.set_config("statement_timeout", "600s", True)))
     loads = [
         load_units(conn, manifest.generation.code, level, features, provenance,
                    source_file=f"{manifest.path.name} [derive: {name}]", source_sha256=digest,

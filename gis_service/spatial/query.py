@@ -149,20 +149,21 @@ def nearest_rule(located: FromClause, generation_id: ColumnElement[Any],
         select(part.c.unit_id, distance.label("distance_m"))
         .join(unit, unit.c.id == part.c.unit_id)
         .where(piece_near(part, generation_id, point, prefilter_radius_deg(misses.c.lat, tolerance_m)),
-               ~where.elsewhere, ~where.barred)
+               ~where.barred, ~and_(where.other, where.covered))
         .order_by(millimetres(distance), unit.c.code)
         .limit(ONE)
         .lateral("nearest")
     )
     # The tolerance is applied to the one nearest piece, so each distance is computed once.
     within = nearest.c.distance_m <= tolerance_m
+    elsewhere = service_area.elsewhere(where, case((within, nearest.c.distance_m)))
     return select(
         misses.c.idx,
-        case((within, nearest.c.unit_id)).label("unit_id"),
-        case((where.elsewhere, const(service_area.OUTSIDE_SERVICE_AREA, Text)),
+        case((and_(within, ~elsewhere), nearest.c.unit_id)).label("unit_id"),
+        case((elsewhere, const(service_area.OUTSIDE_SERVICE_AREA, Text)),
              (within, const("nearest", Text)), else_=const("outside", Text)).label("match"),
-        case((within, nearest.c.distance_m)).label("distance_m"),
-        where.outside_unit_id.label("outside_unit_id"),
+        case((and_(within, ~elsewhere), nearest.c.distance_m)).label("distance_m"),
+        case((elsewhere, where.other_unit_id)).label("outside_unit_id"),
     ).select_from(where.joined.outerjoin(nearest, TRUE))
 
 

@@ -33,7 +33,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    null,
     or_,
     select,
 )
@@ -78,66 +77,112 @@ class Context:
     """The reference context of each point: joins to add after the points, and the verdicts."""
 
     joined: FromClause
-    #: The reference unit that names where the point is when it is outside (ward or province).
-    outside_unit_id: ColumnElement[Any]
-    #: True: another province's land or water (``outside_service_area``).
-    elsewhere: ColumnElement[bool]
+    #: The reference unit of another province the point is in or nearest to (ward or province).
+    other_unit_id: ColumnElement[Any]
+    #: True: that unit exists (covering the point, or the nearest on water).
+    other: ColumnElement[bool]
     #: True: no service commune may be given, however near (foreign land, the unknown).
     barred: ColumnElement[bool]
+    #: True: a reference unit covers the point (it is on land).
+    covered: ColumnElement[bool]
+    #: On water: the distance to the other province's nearest unit.
+    other_distance_m: ColumnElement[Any]
 
 
-def _covering(ref: ColumnElement[Any], point: ColumnElement[Any]) -> FromClause:
-    """The reference unit covering the point: its ward if the wards are loaded, else province."""
-    part = admin_unit_part.alias("ref_part")
-    return (select(part.c.unit_id)
-            .where(part.c.generation_id == ref, func.ST_Covers(part.c.geom, point))
-            .order_by((part.c.level == COMMUNE).desc(), part.c.unit_id)
-            .limit(ONE).lateral("ref_cover"))
+def _covering(ref: ColumnElement[Any], point: ColumnElement[Any]) -> tuple[FromClause, FromClause]:
+    """The reference ward covering the point, and (only when none does: the wards are not
+    loaded, or a sliver between the two simplified files) the province covering it.
+
+    Two lookups rather than one over both levels: a point then meets the few small pieces of
+    the wards' partial GiST index (ix_admin_unit_part_commune), not also its province's.
+    """
+    ward, province = admin_unit_part.alias("ref_ward"), admin_unit_part.alias("ref_province")
+    in_ward = (select(ward.c.unit_id)
+               .where(ward.c.generation_id == ref, ward.c.level == COMMUNE,
+                      func.ST_Covers(ward.c.geom, point))
+               .order_by(ward.c.unit_id).limit(ONE).lateral("ref_ward_cover"))
+    in_province = (select(province.c.unit_id)
+                   .where(in_ward.c.unit_id.is_(None), province.c.generation_id == ref,
+                          province.c.level == PROVINCE, func.ST_Covers(province.c.geom, point))
+                   .order_by(province.c.unit_id).limit(ONE).lateral("ref_province_cover"))
+    return in_ward, in_province
 
 
 def _surrounding(ref: ColumnElement[Any], point: ColumnElement[Any],
-                 covering: FromClause) -> FromClause:
+                 covering: ColumnElement[Any]) -> FromClause:
     """Foreign land or water, for a point no reference unit covers (foreign land first)."""
     area = surrounding_area.alias("around")
     return (select(area.c.kind)
-            .where(covering.c.unit_id.is_(None), area.c.generation_id == ref,
+            .where(covering.is_(None), area.c.generation_id == ref,
                    func.ST_Covers(area.c.geom, point))
             .order_by(area.c.kind).limit(ONE).lateral("around"))
 
 
-def _nearest_reference(ref: ColumnElement[Any], point: ColumnElement[Any], lat: ColumnElement[Any],
-                       tolerance_m: ColumnElement[Any], around: FromClause) -> FromClause:
-    """On water: the nearest reference unit within the tolerance (wards before provinces)."""
-    part = admin_unit_part.alias("ref_near")
+def _home_reference_id(ref: ColumnElement[Any], home: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The id of the home province among the reference units."""
+    return (select(admin_unit.c.id)
+            .where(admin_unit.c.generation_id == ref, admin_unit.c.level == PROVINCE,
+                   admin_unit.c.code == home).limit(ONE).scalar_subquery())
+
+
+def _nearest_other(ref: ColumnElement[Any], home: ColumnElement[Any], point: ColumnElement[Any],
+                   *, lat: ColumnElement[Any], tolerance_m: ColumnElement[Any],
+                   around: FromClause) -> FromClause:
+    """On water: the nearest unit of *another* province within the tolerance (wards first).
+
+    Only other provinces' pieces are measured (the geography distance to a reference piece is
+    the costly step, so it is left to the ORDER BY, after the join has dropped Huế's pieces):
+    water off Huế's own coast, far from any other province, costs an index probe. The tolerance
+    is applied to the one nearest; whether it is nearer than Huế's nearest commune is decided
+    after (see :func:`elsewhere`).
+    """
+    part, unit = admin_unit_part.alias("ref_near"), admin_unit.alias("ref_near_unit")
+    home_id = _home_reference_id(ref, home)
     distance = func.ST_Distance(part.c.geog, sql_cast(point, GEOGRAPHY))
     return (select(part.c.unit_id, distance.label("distance_m"))
+            .join(unit, unit.c.id == part.c.unit_id)
             .where(around.c.kind == _WATER, part.c.generation_id == ref,
                    func.ST_DWithin(part.c.geom, point, prefilter_radius_deg(lat, tolerance_m)),
-                   distance <= tolerance_m)
+                   unit.c.id != home_id, unit.c.parent_id.is_distinct_from(home_id))
             .order_by(millimetres(distance), (part.c.level == COMMUNE).desc(), part.c.unit_id)
             .limit(ONE).lateral("ref_nearest"))
 
 
 def context(points: FromClause, generation_id: ColumnElement[Any],
             tolerance_m: ColumnElement[Any]) -> Context:
-    """The reference context of ``points`` (columns ``lon``, ``lat``) for generation_id."""
+    """The reference context of ``points`` (columns ``lon``, ``lat``) for generation_id.
+
+    ``elsewhere`` still leaves one question to the caller, who knows the nearest Huế commune:
+    on water, another province's unit counts only when it is nearer (see :func:`elsewhere`).
+    """
     ref, home = reference_id(), home_province_code(generation_id)
     point = point_of(points.c.lon, points.c.lat)
-    covering = _covering(ref, point)
+    in_ward, in_province = _covering(ref, point)
+    covering = func.coalesce(in_ward.c.unit_id, in_province.c.unit_id)
     around = _surrounding(ref, point, covering)
-    nearest = _nearest_reference(ref, point, points.c.lat, tolerance_m, around)
+    nearest = _nearest_other(ref, home, point, lat=points.c.lat, tolerance_m=tolerance_m,
+                             around=around)
+    near = case((nearest.c.distance_m <= tolerance_m, nearest.c.unit_id))
     unit, parent = admin_unit.alias("ref_unit"), admin_unit.alias("ref_parent")
-    unit_id = func.coalesce(covering.c.unit_id, nearest.c.unit_id)
     province_code = case((unit.c.level == PROVINCE, unit.c.code), else_=parent.c.code)
-    joined = (points.outerjoin(covering, TRUE).outerjoin(around, TRUE).outerjoin(nearest, TRUE)
-              .outerjoin(unit, unit.c.id == unit_id)
+    joined = (points.outerjoin(in_ward, TRUE).outerjoin(in_province, TRUE)
+              .outerjoin(around, TRUE).outerjoin(nearest, TRUE)
+              .outerjoin(unit, unit.c.id == func.coalesce(covering, near))
               .outerjoin(parent, parent.c.id == unit.c.parent_id))
     known = and_(ref.is_not(None), home.is_not(None))
-    elsewhere = and_(known, unit.c.id.is_not(None), province_code.is_distinct_from(home))
-    nowhere = and_(covering.c.unit_id.is_(None),
-                   or_(around.c.kind.is_(None), around.c.kind == _FOREIGN_LAND))
-    return Context(joined, case((elsewhere, unit.c.id), else_=null()), elsewhere,
-                   and_(known, nowhere))
+    other = and_(known, unit.c.id.is_not(None), province_code.is_distinct_from(home))
+    nowhere = and_(covering.is_(None), or_(around.c.kind.is_(None), around.c.kind == _FOREIGN_LAND))
+    return Context(joined, unit.c.id, other, and_(known, nowhere), covering.is_not(None),
+                   nearest.c.distance_m)
+
+
+def elsewhere(where: Context, home_distance_m: ColumnElement[Any]) -> ColumnElement[bool]:
+    """In another province: on its land, or on water nearer to it than to Huế's nearest commune
+    (NULL when none is within the tolerance)."""
+    on_land = and_(where.other, where.covered)
+    at_sea = and_(where.other, ~where.covered,
+                  or_(home_distance_m.is_(None), where.other_distance_m < home_distance_m))
+    return or_(on_land, at_sea)
 
 
 def with_outside_units(joined: FromClause, outside_unit_id: ColumnElement[Any], name: str

@@ -12,10 +12,11 @@ the 2025 reform, added to the allowed types (its ``setting`` is neither urban no
 ``surrounding_area`` holds, around the service province, what lies in no reference province:
 another country's land or water, derived from the provinces' outlines at load time.
 
-Reference units are cut into pieces of up to 1,024 vertices instead of 64: the 1.53 million
-vertices of the national wards take ~1 s to subdivide so (5,600 pieces) instead of ~7 s (47,500),
-which every test session and demo pays, and they are looked up only for points outside every
-Huế commune.
+Reference units are cut into pieces of up to 128 vertices instead of 64: the 1.53 million
+vertices of the national wards then take ~4.8 s to subdivide instead of ~7 s (measured on a busy
+machine), which every test session and demo pays. Bigger pieces subdivide faster (1,024: ~0.8 s)
+but are stored compressed out of line (TOAST): every point lookup then decompresses ~16 kB a
+piece, and the snapping of points outside Huế ran ~3x slower.
 
 Revision ID: 0007_reference_boundaries
 Revises: 0006
@@ -61,7 +62,7 @@ END;
 $$;
 """
 #: Vertices per piece of a reference unit (service units keep 64).
-REFERENCE_PIECE_VERTICES = 1024
+REFERENCE_PIECE_VERTICES = 128
 
 
 def upgrade() -> None:
