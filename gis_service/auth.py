@@ -7,6 +7,7 @@ reads ``gis_<prefix>_<secret>``: the prefix finds the row, the secret is only ev
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -103,12 +104,35 @@ def authenticate(conn: Connection, presented: str | None) -> Principal:
     return Principal(row.id, row.name, row.role, row.agency_id, row.rate_limit_per_minute)
 
 
+def _with_article(words: str) -> str:
+    """ "an agency or admin", "a client": the article English wants before the first word."""
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles and principal.role != "admin":
-        raise Forbidden(f"this needs a {' or '.join(roles)} key", field="api_key")
+        raise Forbidden(f"this needs {_with_article(' or '.join(roles))} key", field="api_key")
 
 
-def list_keys(conn: Connection) -> list[dict[str, object]]:
-    rows = conn.execute(select(api_key.c.prefix, api_key.c.name, api_key.c.role,
-                               api_key.c.created_at, api_key.c.revoked_at).order_by(api_key.c.id))
-    return [dict(row._mapping) for row in rows]
+@dataclass(frozen=True)
+class KeyListing:
+    """A key as ``gis-service keys list`` shows it: never its secret or its hash."""
+
+    prefix: str
+    name: str
+    role: str
+    agency: str | None
+    rate_limit_per_minute: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def list_keys(conn: Connection) -> list[KeyListing]:
+    """Every key, oldest first, with its agency's code (agency keys)."""
+    rows = conn.execute(
+        select(api_key.c.prefix, api_key.c.name, api_key.c.role,
+               agency.c.code.label("agency"), api_key.c.rate_limit_per_minute,
+               api_key.c.created_at, api_key.c.revoked_at)
+        .outerjoin(agency, agency.c.id == api_key.c.agency_id)
+        .order_by(api_key.c.id))
+    return [KeyListing(*row) for row in rows]

@@ -23,10 +23,20 @@ MAX_ID_CHARS = 200
 ItemId = str | int
 
 
+#: What a batch body and each item may hold; anything else is named as an error.
+BODY_FIELDS = frozenset({"items", "generation", "at"})
+ITEM_FIELDS = frozenset({"id", "q", "lat", "lon"})
+
+
 @dataclass(frozen=True)
 class BatchOutcome:
-    """One item's answer: ``reverse`` or ``forward`` results, or the item's ``error``."""
+    """One item's answer: ``reverse`` or ``forward`` results, or the item's ``error``.
 
+    ``position`` is the item's index in the request; ``id`` the caller's own, when it gave one
+    (items without an id are answered by position).
+    """
+
+    position: int
     id: ItemId | None
     kind: str | None
     reverse: ReverseResult | None = None
@@ -34,9 +44,18 @@ class BatchOutcome:
     error: GisError | None = None
 
 
+def _unknown(fields: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(str(key) for key in fields if key not in known)
+    if unknown:
+        field = f"{where}{unknown[0]}"
+        raise InvalidInput(f"{field} is not a field of a batch request "
+                           f"(known: {', '.join(sorted(known))})", field=field)
+
+
 def _items(body: object) -> Sequence[object]:
     if not isinstance(body, Mapping):
         raise InvalidInput("the body must be a JSON object with an 'items' list", field="items")
+    _unknown(body, BODY_FIELDS, "")
     items = body.get("items")
     if not isinstance(items, list):
         raise InvalidInput("'items' must be a list", field="items")
@@ -55,7 +74,9 @@ def _date(body: Mapping[str, Any], name: str) -> dt.date | None:
         raise InvalidInput(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
 
 
-def _item_id(item: Mapping[str, Any], position: int) -> ItemId:
+def _item_id(item: Mapping[str, Any], position: int) -> ItemId | None:
+    if "id" not in item:
+        return None
     value = item.get("id")
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(f"items[{position}].id must be a string or an integer",
@@ -66,11 +87,12 @@ def _item_id(item: Mapping[str, Any], position: int) -> ItemId:
     return value
 
 
-def _parse(item: object, position: int) -> tuple[ItemId, str | LonLat]:
+def _parse(item: object, position: int) -> tuple[ItemId | None, str | LonLat]:
     """The item's id and its question: a text (forward) or a point (reverse)."""
     where = f"items[{position}]"
     if not isinstance(item, Mapping):
         raise InvalidInput(f"{where} must be an object", field=where)
+    _unknown(item, ITEM_FIELDS, f"{where}.")
     item_id = _item_id(item, position)
     has_point = "lat" in item or "lon" in item
     if ("q" in item) == has_point:
@@ -90,11 +112,12 @@ def _parse(item: object, position: int) -> tuple[ItemId, str | LonLat]:
     return item_id, text
 
 
-def _forward(index: GeocodeIndex, item_id: ItemId, text: str, position: int) -> BatchOutcome:
+def _forward(index: GeocodeIndex, item_id: ItemId | None, text: str, position: int
+             ) -> BatchOutcome:
     try:
-        return BatchOutcome(item_id, "forward", forward=geocode(index, text))
+        return BatchOutcome(position, item_id, "forward", forward=geocode(index, text))
     except InvalidInput as error:
-        return BatchOutcome(item_id, "forward",
+        return BatchOutcome(position, item_id, "forward",
                             error=InvalidInput(error.detail, field=f"items[{position}].q"))
 
 
@@ -109,14 +132,14 @@ def run_batch(conn: Connection, index: GeocodeIndex, body: object, *,
     at = _date(options, "at")
 
     outcomes: list[BatchOutcome | None] = []
-    reverse_at: list[tuple[int, ItemId, LonLat]] = []
+    reverse_at: list[tuple[int, ItemId | None, LonLat]] = []
     for position, item in enumerate(items):
         try:
             item_id, question = _parse(item, position)
         except GisError as error:
             raw = item.get("id") if isinstance(item, Mapping) else None
-            outcomes.append(BatchOutcome(raw if isinstance(raw, str | int) else None, None,
-                                         error=error))
+            outcomes.append(BatchOutcome(position, raw if isinstance(raw, str | int) else None,
+                                         None, error=error))
             continue
         if isinstance(question, LonLat):
             reverse_at.append((position, item_id, question))
@@ -127,6 +150,6 @@ def run_batch(conn: Connection, index: GeocodeIndex, body: object, *,
     answers = reverse_points(conn, [point for _, _, point in reverse_at], generation=generation,
                              at=at, tolerance_m=tolerance_m) if reverse_at else []
     for (position, item_id, _), answer in zip(reverse_at, answers, strict=True):
-        outcomes[position] = BatchOutcome(item_id, "reverse", reverse=answer)
+        outcomes[position] = BatchOutcome(position, item_id, "reverse", reverse=answer)
     # Every None was a reverse item's place, and every reverse item was answered above.
     return cast(list[BatchOutcome], outcomes)

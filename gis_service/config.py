@@ -62,6 +62,14 @@ def _tiles_url(raw: str) -> str:
     return raw
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")) or "/" in origin.split("://", 1)[1]:
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the environment variable that sets it.
@@ -99,6 +107,9 @@ class Settings:
     tiles_url: str = ""
     #: GIS_TILES_ATTRIBUTION: credit shown under the tiles (default: the tile server's host).
     tiles_attribution: str = ""
+    #: GIS_CORS_WRITE_ORIGINS: comma-separated origins (``https://portal.hue.gov.vn``) whose
+    #: pages may write (POST, PATCH, DELETE) from a browser; public GETs answer any origin.
+    cors_write_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +135,8 @@ class Settings:
             max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
             tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
             tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
+            cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
+                                     default.cors_write_origins),
         )
 
     @property

@@ -16,8 +16,9 @@ class GunicornServer(BaseApplication):
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
-            # gthread workers keep HTTP connections alive; sync workers would not.
-            "worker_class": "gthread",
+            # gthread workers keep HTTP connections alive (sync workers would not); ours write
+            # gunicorn's own errors as problem+json (web/server_errors.py).
+            "worker_class": "gis_service.web.server_errors.ProblemThreadWorker",
             "threads": settings.threads,
             "timeout": 60,
             "graceful_timeout": 10,

@@ -188,7 +188,9 @@ def test_batch_mixes_forward_reverse_and_bad_items(client: FlaskClient) -> None:
     assert results[2]["error"]["field"] == "items[2].lat"
     assert results[3]["result"]["match"] == "outside_service_area"
     assert results[3]["result"]["outside_service_area"]["province"]["name"] == "Thành phố Hà Nội"
-    assert results[4]["error"]["status"] == 400 and results[5]["error"]["status"] == 400
+    # An item without an id is answered by position (issue 18), not refused.
+    assert results[4]["position"] == 4 and results[4]["kind"] == "forward"
+    assert results[5]["error"]["status"] == 400
 
 
 def test_batch_answers_reverse_items_in_order(client: FlaskClient) -> None:
@@ -204,7 +206,8 @@ def test_batch_limits(client: FlaskClient) -> None:
     too_many = {"items": [{"id": i, **VY_DA} for i in range(10_001)]}
     problem(client.post("/v1/geocode/batch", json=too_many), 413)
     problem(client.post("/v1/geocode/batch", data="{not json", content_type="application/json"), 400)
-    problem(client.post("/v1/geocode/batch", json={"things": []}), 400, "items")
+    problem(client.post("/v1/geocode/batch", json={"things": []}), 400, "things")
+    problem(client.post("/v1/geocode/batch", json={}), 400, "items")
     huge = json.dumps({"items": [{"id": "x" * 1000, "q": "y" * 1000}] * 5000})
     problem(client.post("/v1/geocode/batch", data=huge, content_type="application/json"), 413)
 

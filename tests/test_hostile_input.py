@@ -155,8 +155,8 @@ def test_sql_in_open311_filters_is_data(client: FlaskClient, reports_db: Reports
 
 
 @pytest.mark.parametrize("injection", INJECTIONS)
-@pytest.mark.parametrize(("name", "status"), [("category", 422), ("channel", 422),
-                                              ("location_source", 422)])
+@pytest.mark.parametrize(("name", "status"), [("category", 422), ("channel", 400),
+                                              ("location_source", 400)])
 def test_sql_in_report_codes_is_refused(client: FlaskClient, reports_db: ReportsDB, key: str,
                                         *, injection: str, name: str, status: int) -> None:
     with nothing_left(reports_db):
@@ -209,8 +209,8 @@ def test_sql_in_batch_items(client: FlaskClient, reports_db: ReportsDB, key: str
         answered = post_json(client, "/v1/geocode/batch",
                              {"items": [{"id": injection, "q": injection}]}, key)
         assert answered.status_code == 200
-        assert answered.get_json()["results"] == [{"id": injection, "kind": "forward",
-                                                   "results": []}]
+        assert answered.get_json()["results"] == [{"position": 0, "id": injection,
+                                                   "kind": "forward", "results": []}]
         problem(post_json(client, "/v1/geocode/batch",
                           {"items": [{"id": 1, **VY_DA}], "at": injection}, key), 400, "at")
         problem(post_json(client, "/v1/geocode/batch",
@@ -219,7 +219,7 @@ def test_sql_in_batch_items(client: FlaskClient, reports_db: ReportsDB, key: str
 
 
 @pytest.mark.parametrize("injection", INJECTIONS)
-@pytest.mark.parametrize(("name", "status"), [("service_code", 404), ("lat", 400),
+@pytest.mark.parametrize(("name", "status"), [("service_code", 400), ("lat", 400),
                                               ("media_url", 400), ("address_string", 400)])
 def test_sql_in_open311_forms_is_refused(client: FlaskClient, reports_db: ReportsDB, key: str,
                                          *, injection: str, name: str, status: int) -> None:
@@ -412,10 +412,11 @@ def test_geojson_where_coordinates_are_expected(client: FlaskClient, reports_db:
     feature = {"type": "Feature", "geometry": _polygon(vertices, bowtie=bowtie),
                "properties": {"category": "roads"}}
     with nothing_left(reports_db):
+        # Refused as a body with fields no request has (issue 18 names the first of them).
         problem(post_json(client, "/v1/reports", feature, key), status,
-                "category" if status == 400 else None)
+                "geometry" if status == 400 else None)
         problem(post_json(client, "/v1/geocode/batch", feature, key), status,
-                "items" if status == 400 else None)
+                "geometry" if status == 400 else None)
 
 
 @pytest.mark.parametrize(("geometry", "reason"), [

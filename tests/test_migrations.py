@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from gis_service.config import Settings
 from gis_service.db import migrate
 from gis_service.db.engine import make_engine
+from gis_service.db.schema import metadata
 
 TABLES = {
     "api_key_usage",
@@ -33,3 +36,26 @@ def test_upgrade_downgrade_upgrade(empty_database: str, settings: Settings) -> N
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
+
+
+# PostGIS's own table, created by the extension, not by us.
+_EXTENSION_TABLES = {"spatial_ref_sys"}
+
+
+def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (type_ == "table" and name in _EXTENSION_TABLES)
+
+
+def test_the_migrated_database_matches_the_declared_schema(database: str,
+                                                           settings: Settings) -> None:
+    """db/schema.py declares exactly what the migrations build: tables, columns and their
+    types, nullability, indexes (partial and expression ones included), keys."""
+    engine = make_engine(database, settings)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": _ours})
+            differences = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert differences == []

@@ -394,8 +394,8 @@ def test_post_needs_a_valid_client_key_403(client: FlaskClient, reports_db: Repo
 @pytest.mark.parametrize(
     ("change", "status", "parameter"),
     [
-        ({"service_code": "no_such_service"}, 404, "service_code"),
-        ({"service_code": "sanitation' OR '1'='1"}, 404, "service_code"),
+        ({"service_code": "no_such_service"}, 400, "service_code"),  # POST: 400 (issue 18)
+        ({"service_code": "sanitation' OR '1'='1"}, 400, "service_code"),
         ({"service_code": None}, 400, "service_code"),
         ({"lat": "21.0278", "long": "105.8342"}, 400, "lat"),  # Hà Nội: outside Huế
         ({"long": None}, 400, "long"),

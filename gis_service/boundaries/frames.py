@@ -18,7 +18,7 @@ def units_frame(conn: Connection, generation: str | None = None, *,
                 level: str = "commune") -> gpd.GeoDataFrame:
     """The units of one level of a generation (the active one by default), in EPSG:4326.
 
-    >>> frame = units_frame(conn, "2025")  # doctest: +SKIP
+    >>> frame = units_frame(conn, "2025")
     >>> len(frame), frame.crs.to_epsg(), sorted(frame["setting"].unique())
     (40, 4326, ['rural', 'urban'])
     """

@@ -6,6 +6,7 @@ import click
 
 from gis_service.auth import ROLES, issue_key, list_keys, revoke_key
 from gis_service.cli.context import AppContext
+from gis_service.reports.calendar import TZ
 
 
 @click.group()
@@ -41,8 +42,13 @@ def revoke(app: AppContext, prefix: str) -> None:
 @keys.command("list")
 @click.pass_obj
 def list_command(app: AppContext) -> None:
-    """Every key: prefix, holder, role, when created and revoked."""
+    """Every key: prefix, role, agency, created, revoked or active, rate limit, holder."""
     with app.engine.connect() as conn:
-        for key in list_keys(conn):
-            revoked = f"revoked {key['revoked_at']:%Y-%m-%d}" if key["revoked_at"] else "active"
-            click.echo(f"{key['prefix']}  {key['role']:<7} {revoked:<18} {key['name']}")
+        keys = list_keys(conn)
+    click.echo("prefix    role    agency          created     state               per-min  holder")
+    for key in keys:
+        revoked = key.revoked_at
+        state = f"revoked {revoked.astimezone(TZ):%Y-%m-%d}" if revoked else "active"
+        created = f"{key.created_at.astimezone(TZ):%Y-%m-%d}"
+        click.echo(f"{key.prefix}  {key.role:<7} {key.agency or '-':<15} {created}  "
+                   f"{state:<19} {key.rate_limit_per_minute:>7}  {key.name}")

@@ -17,6 +17,7 @@ from gis_service.cli.reports_import import import_command
 from gis_service.reports.calendar import TZ
 from gis_service.reports.lifecycle import escalate_overdue, overdue_by_agency
 from gis_service.reports.setup import load_config
+from gis_service.timestamps import timestamp_text
 
 
 @click.group()
@@ -57,7 +58,7 @@ def escalate(app: AppContext, now_text: str | None, dry_run: bool) -> None:
     with app.transaction() as conn:
         overdue = overdue_by_agency(conn, now)
         done = [] if dry_run else escalate_overdue(conn, now)
-    click.echo(f"as of {now.isoformat()}: {sum(a.overdue for a in overdue)} overdue reports "
+    click.echo(f"as of {timestamp_text(now)}: {sum(a.overdue for a in overdue)} overdue reports "
                f"at {len(overdue)} agencies")
     for item in overdue:
         click.echo(f"  {item.agency_code}\t{item.overdue} overdue (oldest due "

@@ -81,9 +81,11 @@ generation = Table(
     # A reference generation is never published, so no date or activation can pick it.
     CheckConstraint("kind = 'service' OR status = 'draft'", name="reference_unpublished"),
     CheckConstraint("valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="dates"),
+    # At most one generation is active.
+    Index("uq_generation_one_active", text("(true)"), unique=True,
+          postgresql_where=text("status = 'active'")),
 )
-# The migration adds two constraints SQLAlchemy Core cannot declare here: a partial unique
-# index allowing one generation with status 'active', and an exclusion constraint keeping the
+# The migration adds an exclusion constraint SQLAlchemy Core cannot declare here, keeping the
 # validity periods of published (non-draft) generations from overlapping.
 
 admin_unit = Table(
@@ -320,8 +322,9 @@ report = Table(
     Index("ix_report_commune_id", "commune_id"),
     Index("ix_report_category_created_at", "category", "created_at"),
     Index("ix_report_duplicate_of", "duplicate_of"),
+    # For "open reports within 250 m" (gis_service/reports/duplicates.py renders this cast).
+    Index("ix_report_geog", text("(geom::geography)"), postgresql_using="gist"),
 )
-# The migration adds a GiST index on (geom::geography) for "open reports within 250 m".
 
 # Private: never joined into a public response, export, map or feed.
 report_contact = Table(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from gis_service.coords import LonLat, lonlat
-from gis_service.errors import InvalidInput
+from gis_service.errors import InvalidInput, NotFound
 from gis_service.open311.service_requests import MAX_REQUESTS, MAX_SPAN, RequestQuery
 from gis_service.reports.calendar import TZ
 from gis_service.reports.intake import NewReport, Reporter
@@ -25,8 +25,12 @@ MAX_VALUE_CHARS = 10_000
 MAX_URL_CHARS = 2_000
 MAX_ID_CHARS = 64
 STATUSES = ("open", "closed")
-#: Open311 clients are apps and third-party portals; the hotline is ours alone.
-CHANNEL = "app"
+#: The one jurisdiction this endpoint serves; a request naming another is refused (404, as the
+#: GeoReport v2 spec has it for a jurisdiction_id "not found").
+JURISDICTION_ID = "hue.gov.vn"
+#: Open311 clients are apps and portals; the hotline is ours alone. ``channel`` (an extension
+#: parameter) says which; without it a browser's form post (Origin or Referer) is the web portal.
+OPEN311_CHANNELS = ("app", "web")
 # "+07:00" sent unencoded in a query string arrives as " 07:00": put the plus back.
 _SPACED_OFFSET = re.compile(r"^(\S+T[\d:.]+) (\d\d:?\d\d)$")
 
@@ -160,11 +164,30 @@ def _reporter(params: Mapping[str, str]) -> Reporter:
     return Reporter(name=name or None, phone=params.get("phone"), email=params.get("email"))
 
 
-def new_report(params: Mapping[str, str]) -> NewReport:
+def check_jurisdiction(params: Mapping[str, str]) -> None:
+    """Refuse a jurisdiction_id other than ours (absent is fine: there is only one)."""
+    given = params.get("jurisdiction_id")
+    if given is not None and given.strip().lower() != JURISDICTION_ID:
+        raise NotFound(f"this endpoint serves only jurisdiction {JURISDICTION_ID!r}",
+                       field="jurisdiction_id")
+
+
+def channel_of(params: Mapping[str, str], *, from_browser: bool) -> str:
+    """The submission channel: the ``channel`` parameter, else web for a browser's post."""
+    given = params.get("channel")
+    if given is None:
+        return "web" if from_browser else "app"
+    if given not in OPEN311_CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(OPEN311_CHANNELS)}",
+                           field="channel")
+    return given
+
+
+def new_report(params: Mapping[str, str], *, channel: str = "app") -> NewReport:
     """A POST requests form as a new report: service_code, and lat/long or address_string.
 
     The reporter's email, names and phone become the report's private contact. Parameters we
-    do not use (jurisdiction_id, device_id, account_id, attribute[...]) are ignored.
+    do not use (device_id, account_id, attribute[...]) are ignored.
     """
     code = params.get("service_code")
     if code is None:
@@ -178,7 +201,7 @@ def new_report(params: Mapping[str, str]) -> NewReport:
         raise InvalidInput("a location is required: lat and long, or address_string",
                            field="lat")
     return NewReport(
-        category=code.strip(), channel=CHANNEL, description=params.get("description", ""),
+        category=code.strip(), channel=channel, description=params.get("description", ""),
         point=point,
         location_source="gps", address=address, media_urls=_media_url(params),
         reporter=_reporter(params),

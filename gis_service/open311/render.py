@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from gis_service.reports.calendar import TZ
+from gis_service.timestamps import timestamp_text
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
@@ -37,14 +37,9 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def w3_datetime(value: dt.datetime) -> str:
-    """ISO 8601 in Huế time with its offset (the spec requires a zone).
-
-    >>> w3_datetime(dt.datetime(2025, 1, 1, 3, 0, 0, 500, tzinfo=dt.UTC))
-    '2025-01-01T10:00:00+07:00'
-    """
-    if value.tzinfo is None:
-        raise ValueError("a date-time without a time zone cannot be published")
-    return value.astimezone(TZ).isoformat(timespec="seconds")
+    """ISO 8601 in Huế time with its offset (the spec requires a zone): the service's one
+    timestamp form (:mod:`gis_service.timestamps`)."""
+    return timestamp_text(value)
 
 
 def plain(value: Any) -> Any:

@@ -118,8 +118,15 @@ REQUEST_FORM = {
         "first_name": _text("private: stored for staff, never published"),
         "last_name": _text("private: stored for staff, never published"),
         "phone": _text("private: stored for staff, never published"),
-        "jurisdiction_id": _text("ignored: one jurisdiction"),
+        "jurisdiction_id": _text("optional; if given, hue.gov.vn (any other is 404)"),
+        "channel": _text("extension: app or web; default web for a browser's post "
+                         "(Origin or Referer), else app"),
         "device_id": _text("ignored"),
         "account_id": _text("ignored"),
     },
 }
+
+#: A valid POST form (the api_key is a placeholder: a real one comes from ``gis-service keys``).
+REQUEST_EXAMPLE = {"api_key": "gis_0123abcd_your-key", "service_code": "sanitation",
+                   "lat": "16.4716", "long": "107.5883",
+                   "description": "Rác thải tràn ra lề đường trước chợ Đông Ba"}

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, select
 
 from gis_service.auth import Principal, authenticate, require_role
 from gis_service.db.schema import report
-from gis_service.errors import Unauthorized
+from gis_service.errors import InvalidInput, NotFound, Unauthorized
 from gis_service.geocode import GeocodeIndex
 from gis_service.open311.params import new_report
 from gis_service.open311.services import find_category, service_notice
@@ -52,11 +52,11 @@ def _created(conn: Connection, report_id: int, category: Category) -> dict[str, 
 
 def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Principal,
                    idempotency_key: str | None, index: GeocodeIndex,
-                   tolerance_m: float) -> Submission:
+                   tolerance_m: float, channel: str = "app") -> Submission:
     """Store the posted request; its body is ``{service_request_id, service_notice}``.
 
-    An unknown ``service_code`` is :class:`~gis_service.errors.NotFound` (404, as the spec
-    says); a bad location or description is a 400/422 naming the parameter.
+    An unknown ``service_code`` is a 400 naming it (as the spec says for POST; GET of an
+    unknown service's definition stays 404); a bad location or description is a 400/422.
 
     >>> with engine.begin() as conn:  # doctest: +SKIP
     ...     submit_request(conn, {"service_code": "roads", "lat": "16.4779", "long": "107.611"},
@@ -64,8 +64,11 @@ def submit_request(conn: Connection, params: Mapping[str, str], *, principal: Pr
     ...                    tolerance_m=2000).body
     {'service_request_id': 'PA-7K3M9Q2XHD', 'service_notice': 'Handled within 30 working days ...'}
     """
-    new = new_report(params)
-    category = find_category(conn, new.category)
+    new = new_report(params, channel=channel)
+    try:
+        category = find_category(conn, new.category)
+    except NotFound as error:
+        raise InvalidInput(error.detail, field="service_code") from None
     return submit_once(
         conn, new, principal=principal, idempotency_key=idempotency_key,
         fingerprint=fingerprint(params), index=index, tolerance_m=tolerance_m,

@@ -19,7 +19,7 @@ from gis_service.boundaries import generations
 from gis_service.cells import lonlat_to_cells
 from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
-from gis_service.errors import NotFound, OutsideServiceArea, Unprocessable
+from gis_service.errors import InvalidInput, NotFound, OutsideServiceArea, Unprocessable
 from gis_service.geocode import GeocodeIndex, geocode
 from gis_service.reports.calendar import TZ, due_at
 from gis_service.reports.routing import route
@@ -75,20 +75,27 @@ def new_public_id() -> str:
 
 
 def check(conn: Connection, new: NewReport) -> None:
-    """Refuse what cannot be stored, naming the field (422)."""
+    """Refuse what cannot be stored, naming the field.
+
+    The project's rule (README, "Errors"): a request wrong as written, whatever the service
+    holds, is 400 (:class:`InvalidInput`): a value outside its documented range, a missing
+    location. A well-formed request the service's own data cannot act on is 422
+    (:class:`Unprocessable`): a category it does not know, an address it cannot place, a
+    point outside its area.
+    """
     if new.channel not in CHANNELS:
-        raise Unprocessable(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
     if len(new.description) > MAX_DESCRIPTION_CHARS:
-        raise Unprocessable(
+        raise InvalidInput(
             f"description is {len(new.description)} characters; the limit is {MAX_DESCRIPTION_CHARS}",
             field="description",
         )
     if len(new.media_urls) > MAX_MEDIA_URLS:
-        raise Unprocessable(f"at most {MAX_MEDIA_URLS} media URLs", field="media_urls")
+        raise InvalidInput(f"at most {MAX_MEDIA_URLS} media URLs", field="media_urls")
     if new.point is None and not (new.address and new.address.strip()):
-        raise Unprocessable("a report needs lat and lon, or an address", field="lat")
+        raise InvalidInput("a report needs lat and lon, or an address", field="lat")
     if new.point is not None and new.location_source not in MANUAL_SOURCES:
-        raise Unprocessable("location_source must be gps or manual", field="location_source")
+        raise InvalidInput("location_source must be gps or manual", field="location_source")
     known = conn.execute(select(category.c.code).where(category.c.code == new.category)).first()
     if known is None:
         raise Unprocessable(f"unknown category {new.category!r}", field="category")

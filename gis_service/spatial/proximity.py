@@ -160,6 +160,7 @@ def neighbour_select(points: FromClause, generation_id: int, *,
     Yields ``(idx, unit_id, distance_m)``; ``idx`` must be unique. Pass a table: it is read
     twice (its extent, then the rows).
 
+    >>> from sqlalchemy import column, table
     >>> staged = table("report_place", column("idx"), column("lon"), column("lat"), column("own_id"))
     >>> [c.name for c in neighbour_select(staged, 2).selected_columns]
     ['idx', 'unit_id', 'distance_m']

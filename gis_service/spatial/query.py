@@ -258,6 +258,7 @@ def snap_select(points: FromClause, generation_id: int, tolerance_m: float) -> S
     already validated (see :func:`gis_service.coords.lonlat`). Bulk imports select from it
     into their own tables.
 
+    >>> from sqlalchemy import column, table
     >>> staged = table("report_stage", column("idx"), column("lon"), column("lat"))
     >>> query = snap_select(staged, generation_id=1, tolerance_m=2000.0)
     >>> [c.name for c in query.selected_columns][4:]

@@ -13,6 +13,7 @@ from typing import Any
 
 import flask_smorest
 from apispec import BasePlugin
+from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser
 
 from gis_service.web.problems import PROBLEM_JSON
@@ -28,7 +29,13 @@ _DESCRIPTIONS = {
 
 
 class _Parser(FlaskParser):
+    """400 for any violation, and unknown query parameters are violations: a caller who types
+    ``resolution=10`` for ``res`` must hear so, not get the default silently."""
+
     DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {  # noqa: RUF012  # webargs declares it an instance dict
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE, "querystring": RAISE}
 
 
 class ApiBlueprint(flask_smorest.Blueprint):

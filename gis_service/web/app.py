@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gis_service.config import Settings
 from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
-from gis_service.web import inbound, problems
+from gis_service.web import cors, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
@@ -26,6 +26,22 @@ from gis_service.web.schemas import ProblemSchema
 from gis_service.web.services import EXTENSION_KEY, Services
 
 API_VERSION = "1.0.0"
+
+#: What /openapi.json and /docs say the service is (Vietnamese first, as every page).
+SERVICE_DESCRIPTION = """\
+**gis-service** — nền tảng không gian của hệ thống phản ánh hiện trường (PAHT) Thành phố Huế:
+mỗi phản ánh được định vị và gắn vào đơn vị hành chính (phường, xã) trong PostGIS, để phân
+công xử lý, tìm điểm nóng trên ô H3 và so sánh mức độ phục vụ giữa phường đô thị và xã nông thôn.
+
+The spatial backbone of Huế's citizen field-report system: points and Vietnamese addresses
+resolved to wards and communes of a dated boundary generation (`/v1/reverse`, `/v1/geocode`,
+`/v1/geocode/batch`), field reports with routing, deadlines in working days and a public record
+(`/v1/reports`, Open311 GeoReport v2 under `/open311/v2`), and analyses (`/v1/hotspots`,
+`/v1/coverage`). Writes need an `X-API-Key`. Errors are RFC 9457 problem documents naming the
+offending `field`: 400 for a request wrong as written (unknown parameters and body fields
+included), 422 for one the service's data cannot act on. Timestamps are RFC 3339 in Huế time
+(+07:00).
+"""
 
 
 class ProblemApi(Api):
@@ -71,7 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
                                              geocode_index=IndexCache())
 
-    api = ProblemApi(app, spec_kwargs={"info": {"description": __doc__},
+    api = ProblemApi(app, spec_kwargs={"info": {"description": SERVICE_DESCRIPTION},
                                        "extra_plugins": [CommonErrors()]})
     api.spec.components.security_scheme(
         "ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
@@ -80,6 +96,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         api.register_blueprint(blueprint)
     app.register_blueprint(swagger_assets)
     app.register_blueprint(maps_blp)
+    cors.register(app)
     app.before_request(inbound.check_query_and_path)
     problems.register(app)
     return app

@@ -44,8 +44,10 @@ def forward(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/geocode/batch", methods=["POST"])
-@blp.doc(requestBody={"required": True,
-                      "content": {"application/json": {"schema": BatchRequestSchema}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {
+    "schema": BatchRequestSchema,
+    "example": {"items": [{"id": "a", "q": "Phường Vỹ Dạ, Thành phố Huế"},
+                          {"id": "b", "lat": 16.4637, "lon": 107.5905}]}}}})
 @blp.alt_response(200, schema=BatchResponseSchema, success=True,
                   description="one outcome per item, in order; bad items carry an error")
 @blp.alt_response(400, **problem_doc("malformed JSON or body"))

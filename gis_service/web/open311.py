@@ -59,6 +59,17 @@ def _query() -> dict[str, str]:
     return params.single_values(params.decode_pairs(request.query_string))
 
 
+@blp.before_request
+def _our_jurisdiction() -> None:
+    """Every operation takes jurisdiction_id; one naming another jurisdiction is refused."""
+    params.check_jurisdiction(request.args)
+
+
+def _from_browser() -> bool:
+    """A browser's form post names its page (the web portal); apps send neither header."""
+    return "Origin" in request.headers or "Referer" in request.headers
+
+
 def _form() -> dict[str, str]:
     """The posted form and the query string together, each parameter once."""
     if request.mimetype == "multipart/form-data":
@@ -71,7 +82,9 @@ def _form() -> dict[str, str]:
         pairs = params.decode_pairs(request.get_data(cache=False), where="body")
     else:
         raise InvalidInput("send the form as application/x-www-form-urlencoded", field="body")
-    return params.single_values([*params.decode_pairs(request.query_string), *pairs])
+    values = params.single_values([*params.decode_pairs(request.query_string), *pairs])
+    params.check_jurisdiction(values)
+    return values
 
 
 @blp.route(f"/discovery.{FMT}")
@@ -117,7 +130,8 @@ def list_requests(fmt: str) -> Response:
 @blp.route(f"/requests.{FMT}", methods=["POST"])
 @blp.doc(**_responses(schema.CREATED_LIST, 403, 404, 413, 429, status=201), requestBody={
     "required": True,
-    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM}}})
+    "content": {"application/x-www-form-urlencoded": {"schema": schema.REQUEST_FORM,
+                                                      "example": schema.REQUEST_EXAMPLE}}})
 def create_request(fmt: str) -> Response:
     """Submit a request (form-encoded, with api_key); the answer is its service_request_id."""
     fields = _form()
@@ -128,7 +142,8 @@ def create_request(fmt: str) -> Response:
             conn, fields, principal=principal,
             idempotency_key=request.headers.get("Idempotency-Key"),
             index=services().geocode_index.get(conn),
-            tolerance_m=services().settings.snap_tolerance_m)
+            tolerance_m=services().settings.snap_tolerance_m,
+            channel=params.channel_of(fields, from_browser=_from_browser()))
     response = _respond("service_requests", [outcome.body], fmt, status=outcome.status_code)
     response.headers["Location"] = f"{blp.url_prefix}/requests/{outcome.body['service_request_id']}.{fmt}"
     if outcome.replayed:

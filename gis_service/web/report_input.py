@@ -13,9 +13,24 @@ MAX_TEXT_CHARS = 10_000
 MAX_URL_CHARS = 2_000
 
 
-def _object(body: object, name: str = "body") -> Mapping[str, Any]:
+#: The fields each body may hold; any other is a 400 naming it (the schemas say
+#: ``additionalProperties: false``, and a misspelt field silently dropped loses what it held).
+REPORT_FIELDS = frozenset({"category", "channel", "description", "lat", "lon", "location_source",
+                           "address", "media_urls", "reporter"})
+REPORTER_FIELDS = frozenset({"name", "phone", "email"})
+STATUS_FIELDS = frozenset({"status", "note", "duplicate_of"})
+RATING_FIELDS = frozenset({"satisfaction"})
+
+
+def _object(body: object, name: str = "body", *, known: frozenset[str]) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidInput(f"{name} must be a JSON object", field=name)
+    unknown = sorted(str(key) for key in body if key not in known)
+    if unknown:
+        where = "" if name == "body" else f"{name}."
+        field = f"{where}{unknown[0]}"
+        raise InvalidInput(f"{field} is not a field of this request "
+                           f"(known: {', '.join(sorted(known))})", field=field)
     return body
 
 
@@ -50,13 +65,13 @@ def _reporter(body: Mapping[str, Any]) -> Reporter:
     value = body.get("reporter")
     if value is None:
         return Reporter()
-    details = _object(value, "reporter")
+    details = _object(value, "reporter", known=REPORTER_FIELDS)
     return Reporter(*(_text(details, key, where="reporter.") for key in ("name", "phone", "email")))
 
 
 def new_report(body: object) -> NewReport:
     """Parse a POST /v1/reports body (see the OpenAPI document for its fields)."""
-    fields = _object(body)
+    fields = _object(body, known=REPORT_FIELDS)
     point = None
     if "lat" in fields or "lon" in fields:
         for name in ("lat", "lon"):
@@ -79,13 +94,13 @@ def new_report(body: object) -> NewReport:
 
 def status_change(body: object) -> tuple[str, str, str | None]:
     """A PATCH body: the new status, a note, and the original for duplicates."""
-    fields = _object(body)
+    fields = _object(body, known=STATUS_FIELDS)
     status = _text(fields, "status", required=True) or ""
     return status, _text(fields, "note") or "", _text(fields, "duplicate_of")
 
 
 def rating(body: object) -> int:
-    value = _object(body).get("satisfaction")
+    value = _object(body, known=RATING_FIELDS).get("satisfaction")
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         raise InvalidInput("satisfaction must be an integer from 1 to 5", field="satisfaction")
     return value

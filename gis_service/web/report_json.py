@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from gis_service.reports.duplicates import DuplicateCandidate
 from gis_service.reports.queries import Contact, ReportRecord, UnitName
+from gis_service.timestamps import optional_timestamp_text, timestamp_text
 
 # About 10 m: a public map shows the street, not the doorstep.
 PUBLIC_DECIMALS = 4
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+_time = optional_timestamp_text
 
 
 def _unit(unit: UnitName) -> dict[str, str]:
@@ -62,5 +61,5 @@ def report_json(record: ReportRecord, contact: Contact | None = None) -> dict[st
 
 def duplicate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
     return {"id": candidate.public_id, "category": candidate.category, "status": candidate.status,
-            "created_at": candidate.created_at.isoformat(),
+            "created_at": timestamp_text(candidate.created_at),
             "distance_m": round(candidate.distance_m, 1)}

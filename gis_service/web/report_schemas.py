@@ -34,7 +34,8 @@ class NewReportSchema(Schema):
                                     metadata={"description": "default gps"})
     address = fields.String(validate=_TEXT,
                             metadata={"description": "geocoded when lat/lon are not given"})
-    media_urls = fields.List(fields.String(validate=validate.Length(max=MAX_URL_CHARS)),
+    media_urls = fields.List(fields.String(validate=validate.Length(max=MAX_URL_CHARS),
+                                           metadata={"example": "https://example.org/1.jpg"}),
                              validate=validate.Length(max=MAX_MEDIA_URLS),
                              metadata={"description": "http(s) URLs of photos"})
     reporter = fields.Nested(ReporterInSchema,

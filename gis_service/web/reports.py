@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -41,8 +42,21 @@ RATE_LIMITED = problem_doc("the key is over its rate limit (Retry-After)")
 NOT_JSON = problem_doc("not a JSON object, a field of the wrong type (named), NUL characters")
 
 
-def _body(schema: type) -> dict[str, object]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+def _body(schema: type, example: Mapping[str, object]) -> dict[str, object]:
+    """A JSON request body and a valid example of it (tests/test_openapi_examples.py sends it)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": schema, "example": example}}}}
+
+
+NEW_REPORT_EXAMPLE = {
+    "category": "sanitation", "channel": "app",
+    "description": "Rác thải tràn ra lề đường trước chợ Đông Ba",
+    "lat": 16.4716, "lon": 107.5883, "location_source": "gps",
+    "media_urls": ["https://example.org/photos/1.jpg"],
+    "reporter": {"name": "Nguyễn Văn A", "phone": "0905 123 456"},
+}
+STATUS_CHANGE_EXAMPLE = {"status": "accepted", "note": "Đã tiếp nhận, giao tổ vệ sinh"}
+RATING_EXAMPLE = {"satisfaction": 5}
 
 
 def _may_see_contact(principal: Principal | None, record: queries.ReportRecord) -> bool:
@@ -83,7 +97,7 @@ def _own(principal: Principal, record: queries.ReportRecord) -> None:
 
 
 @blp.route("/reports", methods=["POST"])
-@blp.doc(security=API_KEY, **_body(NewReportSchema))
+@blp.doc(security=API_KEY, **_body(NewReportSchema, NEW_REPORT_EXAMPLE))
 @blp.alt_response(201, schema=ReportCreatedSchema, success=True,
                   description="stored: the report, its units, agency, due date, duplicates "
                               "(a retry with the same Idempotency-Key replays it)")
@@ -149,7 +163,7 @@ def list_reports(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/reports/<string:public_id>", methods=["PATCH"])
-@blp.doc(security=API_KEY, **_body(StatusChangeSchema))
+@blp.doc(security=API_KEY, **_body(StatusChangeSchema, STATUS_CHANGE_EXAMPLE))
 @blp.alt_response(200, schema=ReportSchema, success=True, description="the report, moved")
 @blp.alt_response(400, **NOT_JSON)
 @blp.alt_response(401, **problem_doc("missing or invalid API key"))
@@ -171,7 +185,7 @@ def change_status(public_id: str) -> Response:
 
 
 @blp.route("/reports/<string:public_id>/rating", methods=["POST"])
-@blp.doc(security=API_KEY, **_body(RatingSchema))
+@blp.doc(security=API_KEY, **_body(RatingSchema, RATING_EXAMPLE))
 @blp.alt_response(200, schema=ReportSchema, success=True, description="the report, rated")
 @blp.alt_response(400, **NOT_JSON)
 @blp.alt_response(401, **problem_doc("missing or invalid API key"))

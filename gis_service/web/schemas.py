@@ -159,7 +159,8 @@ class GeocodeResponseSchema(Schema):
 
 
 class BatchItemSchema(Schema):
-    id = fields.Raw(required=True, metadata={"description": "caller's id (string or integer), echoed back"})
+    id = fields.Raw(metadata={"description": "caller's id (string or integer), echoed back; "
+                                             "optional: answers also carry the item's position"})
     q = fields.String(metadata={"description": "free-text address (forward)"})
     lat = fields.Float(metadata=LAT_DOC)
     lon = fields.Float(metadata=LON_DOC)
@@ -173,7 +174,10 @@ class BatchRequestSchema(Schema):
 
 
 class BatchOutcomeSchema(Schema):
-    id = fields.Raw(required=True)
+    position = fields.Integer(required=True,
+                              metadata={"description": "the item's index in the request (from 0)"})
+    id = fields.Raw(required=True, allow_none=True,
+                    metadata={"description": "the item's id as sent, null when it had none"})
     kind = fields.String(required=True, validate=validate.OneOf(["forward", "reverse"]),
                          allow_none=True)
     result = fields.Nested(ReverseSchema, allow_none=True,

@@ -68,7 +68,7 @@ def error_json(error: GisError) -> dict[str, Any]:
 
 
 def batch_outcome_json(outcome: BatchOutcome) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": outcome.id, "kind": outcome.kind}
+    body: dict[str, Any] = {"position": outcome.position, "id": outcome.id, "kind": outcome.kind}
     if outcome.error is not None:
         body["error"] = error_json(outcome.error)
     elif outcome.reverse is not None:
