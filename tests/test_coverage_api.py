@@ -218,7 +218,10 @@ def test_duplicates_recover_the_generators_reporting_rates(history_db: HistoryDB
         assert row["low"] < target["reports_per_incident_ztp_limit"] < row["high"]
         # Snapping may put a handful of points on a boundary into the neighbour (8 of 17,000).
         assert row["incidents"] == pytest.approx(target["incidents_reported"], rel=3e-3)
-    assert by_setting["incidents"].sum() == truth["totals"]["incidents_reported"]
+    # The few reports drawn past Huế's official outline are refused at import (issue #13):
+    # measured, 17 of 20,978 incidents lost all their reports.
+    assert by_setting["incidents"].sum() == pytest.approx(
+        truth["totals"]["incidents_reported"], rel=2e-3)
     # Per commune, each commune's own rate is constant, so 95% intervals should cover about 95%
     # of the 152 true rates (binomial sd 1.8 points; 0.88 is 4 sd below).
     rates = pd.Series({c["code"]: c["reports_per_incident"] for c in truth["communes"]})

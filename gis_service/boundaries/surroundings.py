@@ -37,11 +37,14 @@ def split_surroundings(provinces: Sequence[UnitFeature], home_code: str, window_
                        ) -> tuple[list[Polygon], list[Polygon]]:
     """The pieces of the window around ``home_code`` outside every province: (foreign, water).
 
+    A province (1) inside a band of provinces (2) from the border (west) to the coast (east):
+
     >>> from shapely.geometry import MultiPolygon
-    >>> band = UnitFeature(0, "1", "Tỉnh A", "Tỉnh", MultiPolygon([box(0, -5, 1, 5)]))
-    >>> foreign, water = split_surroundings([band], "1", 0.5, [LonLat(-0.2, 0.0)])
+    >>> home = UnitFeature(0, "1", "Tỉnh A", "Tỉnh", MultiPolygon([box(0, -1, 1, 1)]))
+    >>> band = UnitFeature(1, "2", "Tỉnh B", "Tỉnh", MultiPolygon([box(0, -9, 1, 9)]))
+    >>> foreign, water = split_surroundings([home, band], "1", 0.5, [LonLat(-0.2, 0.0)])
     >>> [p.bounds for p in foreign], [p.bounds for p in water]
-    ([(-0.5, -5.5, 0.0, 5.5)], [(1.0, -5.5, 1.5, 5.5)])
+    ([(-0.5, -1.5, 0.0, 1.5)], [(1.0, -1.5, 1.5, 1.5)])
     """
     home = next((p for p in provinces if p.code == home_code), None)
     if home is None:
