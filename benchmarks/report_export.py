@@ -56,7 +56,7 @@ def history_database(settings: Settings, reports: int, seed: int) -> Iterator[st
         history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
                            categories=category_codes(settings))
         with engine.begin() as conn:
-            import_reports(conn, history.reports_path, strict=True, offline=True)
+            import_reports(conn, history.reports_path, offline=True)
         engine.dispose()
         yield url
 

@@ -59,7 +59,7 @@ def history_database(settings: Settings, reports: int, seed: int) -> Iterator[st
         history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
                            categories=category_codes(settings))
         with engine.begin() as conn:
-            print(import_reports(conn, history.reports_path, strict=True, offline=True).describe(),
+            print(import_reports(conn, history.reports_path, offline=True).describe(),
                   file=sys.stderr)
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE report")

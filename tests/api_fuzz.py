@@ -86,7 +86,10 @@ def prepare_database(engine: Engine, settings: Settings, *, history_csv: Path, r
     history = generate(communes, out=history_csv, count=reports, seed=seed,
                        categories=category_codes(settings))
     with engine.begin() as conn:
-        import_reports(conn, history.reports_path, strict=True)
+        # Not strict: the generator draws inside the 2019 communes, a few of whose points lie
+        # past Huế's official outline and are refused as outside the service area (issue #13).
+        summary = import_reports(conn, history.reports_path)
+    assert set(summary.by_reason) <= {"outside_service_area"}, summary.by_reason
 
 
 def issue_keys(engine: Engine) -> Keys:

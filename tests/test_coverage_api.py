@@ -152,7 +152,9 @@ def test_population_only_flags_show_the_urban_rural_gap(history_db: HistoryDB) -
         communes = coverage(conn, generation="2019")
         summary = coverage_summary(conn, generation="2019").set_index(["metric", "setting"])
     ratio = communes.groupby("setting")["observed_to_expected"].median()
-    assert ratio["rural"] < 0.6 and ratio["urban"] > 1.5, ratio
+    # Medians of one history: rural well below expected, urban above, the gap several-fold.
+    assert ratio["rural"] < 0.6 and ratio["urban"] > 1.2, ratio
+    assert ratio["urban"] / ratio["rural"] > 4, ratio
     flagged = communes[communes["under_reporting"]]
     assert (flagged["setting"] == "rural").all()
     assert summary.loc[("under_reporting_communes", "rural"), "estimate"] == len(flagged)
@@ -270,7 +272,8 @@ def test_reporting_rates_in_time_recover_the_truth(history_db: HistoryDB, truth:
         rates = reporting_rates_in_time(conn, generation=generation).set_index("code")
         by_setting = reporting_rates_in_time(conn, generation=generation, by="setting")
     assert rates["exposure_days"].to_numpy() == pytest.approx(
-        expected["exposure"].reindex(rates.index, fill_value=0).to_numpy(), rel=1e-2, abs=1e-3)
+        # Up to a quarter of a day lost per commune by windows still open at the data's end.
+        expected["exposure"].reindex(rates.index, fill_value=0).to_numpy(), rel=1e-2, abs=0.25)
     held = (rates["low"] <= expected["truth"]) & (expected["truth"] <= rates["high"])
     assert held.reindex(rates.index).mean() >= (0.90 if generation == "2019" else 0.85), (
         rates.join(expected[["truth"]])[["rate", "low", "high", "truth"]][~held])

@@ -71,6 +71,8 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, and_, bindparam, func, select
 
 from gis_service.config import Settings
@@ -157,12 +159,40 @@ def load_communes(conn: Connection, generation_code: str = DEFAULT_GENERATION
     rows = conn.execute(stmt).all()
     if not rows:
         raise NotFound(f"generation {generation_code!r} has no communes", field="generation")
+    territory = _service_territory(conn)
     return tuple(
         Commune(code=row.code, name=row.name, setting=row.setting,
-                population=int(row.population or 0), polygon=shapely.from_wkb(bytes(row.wkb)),
+                population=int(row.population or 0),
+                polygon=_within(shapely.from_wkb(bytes(row.wkb)), territory),
                 district_code=row.district_code, district_name=row.district_name)
         for row in rows
     )
+
+
+#: Kept this far inside the service territory's edge, so no drawn point lies on it.
+_EDGE_DEG = 1e-5
+
+
+def _service_territory(conn: Connection) -> BaseGeometry | None:
+    """The active generation's province(s), where residents' reports can be filed today; None
+    without an active generation. The 2019 communes (GADM) reach a few hundred metres past
+    Huế's official outline in places: a report drawn there would lie in another province."""
+    wkb = conn.execute(
+        select(func.ST_AsBinary(func.ST_Union(admin_unit.c.geom)))
+        .join(generation, generation.c.id == admin_unit.c.generation_id)
+        .where(generation.c.status == "active", admin_unit.c.level == "province")
+    ).scalar_one_or_none()
+    return None if wkb is None else shapely.buffer(shapely.from_wkb(bytes(wkb)), -_EDGE_DEG)
+
+
+def _within(polygon: BaseGeometry, territory: BaseGeometry | None) -> BaseGeometry:
+    """The part of a commune inside the territory (the whole commune if none is known, or if
+    nothing of it is inside, so every commune keeps somewhere to draw from)."""
+    if territory is None:
+        return polygon
+    clipped = shapely.intersection(polygon, territory)
+    kept = [part for part in shapely.get_parts(clipped) if isinstance(part, Polygon)]
+    return MultiPolygon(kept) if kept else polygon
 
 
 def category_codes(settings: Settings) -> tuple[str, ...]:
