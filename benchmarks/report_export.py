@@ -21,12 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,30 +31,11 @@ from gis_service.config import Settings
 from gis_service.db.engine import make_engine
 from gis_service.db.schema import report
 from gis_service.redaction import redact
-from gis_service.reports.importing.importer import import_reports
-from gis_service.reports.setup import load_config
-from gis_service.synthetic.generator import category_codes, generate, load_communes
 from gis_service.web import create_app
 
-from support import hue_database  # benchmarks/support.py, beside this script
+from support import history_database  # benchmarks/support.py, beside this script
 
 MIB = 1024 * 1024
-
-
-@contextmanager
-def history_database(settings: Settings, reports: int, seed: int) -> Iterator[str]:
-    with hue_database(settings, "bench_export") as url, tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(url, settings)
-        with engine.begin() as conn:
-            load_config(conn, settings)
-        with engine.connect() as conn:
-            communes = load_communes(conn)
-        history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
-                           categories=category_codes(settings))
-        with engine.begin() as conn:
-            import_reports(conn, history.reports_path, offline=True)
-        engine.dispose()
-        yield url
 
 
 def measured(client: Any, query: dict[str, Any]) -> dict[str, float]:
@@ -79,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
     settings = Settings.from_env()
-    with history_database(settings, args.reports, args.seed) as url:
+    with history_database(settings, "bench_export", args.reports, args.seed) as url:
         engine = make_engine(url, settings)
         with engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(report)).scalar_one()

@@ -18,12 +18,9 @@ import argparse
 import dataclasses
 import json
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,11 +29,8 @@ from gis_service.analysis.scorecards import GROUPINGS, scorecards
 from gis_service.analysis.sql import scorecards as sql
 from gis_service.config import Settings
 from gis_service.db.engine import make_engine
-from gis_service.reports.importing.importer import import_reports
-from gis_service.reports.setup import load_config
-from gis_service.synthetic.generator import category_codes, generate, load_communes
 
-from support import hue_database  # benchmarks/support.py, beside this script
+from support import history_database  # benchmarks/support.py, beside this script
 
 
 def median_time(call: Callable[[], object], repeat: int) -> float:
@@ -46,25 +40,6 @@ def median_time(call: Callable[[], object], repeat: int) -> float:
         call()
         times.append(time.perf_counter() - began)
     return statistics.median(times)
-
-
-@contextmanager
-def history_database(settings: Settings, reports: int, seed: int) -> Iterator[str]:
-    with hue_database(settings, "bench_scorecards") as url, tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(url, settings)
-        with engine.begin() as conn:
-            load_config(conn, settings)
-        with engine.connect() as conn:
-            communes = load_communes(conn)
-        history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
-                           categories=category_codes(settings))
-        with engine.begin() as conn:
-            print(import_reports(conn, history.reports_path, offline=True).describe(),
-                  file=sys.stderr)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE report")
-        engine.dispose()
-        yield url
 
 
 def measure(conn: Connection, repeat: int) -> dict[str, Any]:
@@ -95,7 +70,7 @@ def main() -> None:
         if args.database_url:
             yield args.database_url
         else:
-            with history_database(settings, args.reports, args.seed) as url:
+            with history_database(settings, "bench_scorecards", args.reports, args.seed) as url:
                 yield url
 
     with database() as url:

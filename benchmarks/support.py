@@ -166,3 +166,32 @@ def wrk(base: str, paths: list[str], *, seconds: int, connections: int, threads:
     result: dict[str, Any] = json.loads(line.removeprefix("WRKJSON "))
     result["rps"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
     return result
+
+
+@contextmanager
+def history_database(settings: Settings, prefix: str, reports: int, seed: int) -> Iterator[str]:
+    """:func:`hue_database` with the report configuration and a generated history imported
+    offline (and analysed): the data the analysis benchmarks measure."""
+    from gis_service.reports.importing.importer import import_reports  # noqa: PLC0415
+    from gis_service.reports.setup import load_config  # noqa: PLC0415
+    from gis_service.synthetic.generator import (  # noqa: PLC0415
+        category_codes,
+        generate,
+        load_communes,
+    )
+
+    with hue_database(settings, prefix) as url, tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(url, settings)
+        with engine.begin() as conn:
+            load_config(conn, settings)
+        with engine.connect() as conn:
+            communes = load_communes(conn)
+        history = generate(communes, out=Path(tmp) / "history.csv", count=reports, seed=seed,
+                           categories=category_codes(settings))
+        with engine.begin() as conn:
+            print(import_reports(conn, history.reports_path, offline=True).describe(),
+                  file=sys.stderr)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE report")
+        engine.dispose()
+        yield url
