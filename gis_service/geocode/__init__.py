@@ -5,14 +5,13 @@ Build a :class:`GeocodeIndex` once from the database (:func:`build_index`), then
 """
 
 from gis_service.geocode.cache import IndexCache
-from gis_service.geocode.forward import GeocodeResult, UnitRef, geocode, geocode_structured
+from gis_service.geocode.forward import GeocodeResult, geocode, geocode_structured
 from gis_service.geocode.index import GeocodeIndex, build_index
 
 __all__ = [
     "GeocodeIndex",
     "GeocodeResult",
     "IndexCache",
-    "UnitRef",
     "build_index",
     "geocode",
     "geocode_structured",

@@ -21,7 +21,7 @@ from gis_service.geocode.normalise import (
     tokenize,
 )
 from gis_service.geocode.parse import LEVEL_RANK, Reading, find_names, read_address
-from gis_service.geocode.results import GeocodeResult, UnitRef, chain_of, current_units
+from gis_service.geocode.results import GeocodeResult, chain_of, current_units, unit_ref
 from gis_service.geocode.street_places import with_streets
 from gis_service.geocode.streets import find_streets
 
@@ -238,10 +238,10 @@ def _result(index: GeocodeIndex, text: str, tokens: list[Token], reading: Readin
         precision=unit.level,
         confidence=confidence,
         generation=unit.generation,
-        unit=UnitRef.of(unit),
+        unit=unit_ref(unit),
         units=chain_of(index, unit.id),
         current=current_units(index, unit),
-        predecessors=tuple(UnitRef.of(index.units[i]) for i in predecessors),
+        predecessors=tuple(unit_ref(index.units[i]) for i in predecessors),
         matched=_span(text, tokens, first.first, last.end),
         matched_parts={c.level: _span(text, tokens, c.first, c.end) for c in reading.components},
         street=_street(text, tokens, first.first) if street_allowed else None,

@@ -14,7 +14,7 @@ from gis_service.geocode.coordinates import parse_coordinates
 from gis_service.geocode.forward import geocode
 from gis_service.geocode.index import GeocodeIndex
 from gis_service.geocode.normalise import nfc
-from gis_service.geocode.results import GeocodeResult, UnitRef, chain_of
+from gis_service.geocode.results import GeocodeResult, chain_of, unit_ref
 from gis_service.spatial.single import snap_point
 
 
@@ -44,6 +44,6 @@ def point_results(conn: Connection, index: GeocodeIndex, point: LonLat, written:
     units = chain_of(index, unit.id)
     return [GeocodeResult(
         lat=point.lat, lon=point.lon, precision="point", confidence=1.0,
-        generation=unit.generation, unit=UnitRef.of(unit), units=units, current=units,
+        generation=unit.generation, unit=unit_ref(unit), units=units, current=units,
         predecessors=(), matched=written, matched_parts={"point": written}, street=None,
     )]

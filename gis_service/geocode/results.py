@@ -6,29 +6,19 @@ from dataclasses import dataclass, field
 
 from gis_service.geocode.index import GeocodeIndex
 from gis_service.geocode.units import Unit
+from gis_service.unit_ref import UnitRef
 
 
-@dataclass(frozen=True, slots=True)
-class UnitRef:
-    """A unit as results show it."""
+def unit_ref(unit: Unit) -> UnitRef:
+    """The reference to a gazetteer unit (with its generation: results mix generations)."""
+    return UnitRef(unit.id, unit.code, unit.full_name, unit.unit_type, unit.level,
+                   approximate=unit.approximate, generation=unit.generation)
 
-    id: int
-    generation: str
-    level: str
-    code: str
-    name: str
-    unit_type: str
-    approximate: bool
 
-    @classmethod
-    def of(cls, unit: Unit) -> UnitRef:
-        return cls(unit.id, unit.generation, unit.level, unit.code, unit.full_name,
-                   unit.unit_type, unit.approximate)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "type": self.unit_type,
-                "level": self.level, "generation": self.generation,
-                "approximate": self.approximate}
+def unit_dict(ref: UnitRef) -> dict[str, object]:
+    """A unit as geocoding results show it."""
+    return {"code": ref.code, "name": ref.name, "type": ref.unit_type, "level": ref.level,
+            "generation": ref.generation, "approximate": ref.approximate}
 
 
 @dataclass(frozen=True)
@@ -67,10 +57,10 @@ class GeocodeResult:
         return {
             "lat": self.lat, "lon": self.lon, "precision": self.precision,
             "confidence": self.confidence, "generation": self.generation,
-            "unit": self.unit.to_dict(),
-            "units": {level: ref.to_dict() for level, ref in self.units.items()},
-            "current": {level: ref.to_dict() for level, ref in self.current.items()},
-            "predecessors": [ref.to_dict() for ref in self.predecessors],
+            "unit": unit_dict(self.unit),
+            "units": {level: unit_dict(ref) for level, ref in self.units.items()},
+            "current": {level: unit_dict(ref) for level, ref in self.current.items()},
+            "predecessors": [unit_dict(ref) for ref in self.predecessors],
             "matched": self.matched, "matched_parts": self.matched_parts, "street": self.street,
             "street_name": self.street_name, "ambiguous": self.ambiguous,
         }
@@ -79,7 +69,7 @@ class GeocodeResult:
 def chain_of(index: GeocodeIndex, unit_id: int) -> dict[str, UnitRef]:
     """A unit and its ancestors, keyed by level."""
     ids = (unit_id, *index.ancestors(unit_id))
-    return {index.units[i].level: UnitRef.of(index.units[i]) for i in reversed(ids)}
+    return {index.units[i].level: unit_ref(index.units[i]) for i in reversed(ids)}
 
 
 def current_units(index: GeocodeIndex, unit: Unit) -> dict[str, UnitRef]:

@@ -12,7 +12,7 @@ import dataclasses
 
 from gis_service.geocode.index import GeocodeIndex
 from gis_service.geocode.normalise import Token, fold_key
-from gis_service.geocode.results import GeocodeResult, UnitRef, chain_of, current_units
+from gis_service.geocode.results import GeocodeResult, chain_of, current_units, unit_ref
 from gis_service.geocode.streets import StreetSpan
 
 #: Confidence in the district a street implies when the list gives one: the list has "a few
@@ -83,7 +83,7 @@ def _district_result(index: GeocodeIndex, unit_id: int, street: str, span: Stree
     parts = {"street": street, **(context.matched_parts if context else {})}
     return GeocodeResult(
         lat=unit.lat, lon=unit.lon, precision="district", confidence=confidence,
-        generation=unit.generation, unit=UnitRef.of(unit), units=chain_of(index, unit_id),
+        generation=unit.generation, unit=unit_ref(unit), units=chain_of(index, unit_id),
         current=current_units(index, unit), predecessors=(),
         matched=", ".join(parts.values()), matched_parts=parts, street=street,
         street_name=span.street.name, ambiguous=ambiguous,

@@ -67,22 +67,14 @@ from gis_service.reports.agency_config import (
     AgencySpec,
     CommitteeSpec,
     RuleSpec,
-    UnitRef,
+    UnitSelector,
     read_agency_config,
 )
+from gis_service.unit_ref import UnitRef
 
 _SRID = 4326
 # Longest supervisor chain accepted: city > district > commune is three.
 MAX_SUPERVISOR_DEPTH = 8
-
-
-@dataclass(frozen=True)
-class Unit:
-    id: int
-    code: str
-    level: str
-    name: str
-    parent_id: int | None
 
 
 @dataclass(frozen=True)
@@ -172,17 +164,19 @@ def load_agencies(conn: Connection, path: Path, *, generation_code: str | None =
 # --- agencies ------------------------------------------------------------------------------
 
 
-def _units(conn: Connection, generation_id: int) -> list[Unit]:
+def _units(conn: Connection, generation_id: int) -> list[UnitRef]:
     rows = conn.execute(
-        select(admin_unit.c.id, admin_unit.c.code, admin_unit.c.level, admin_unit.c.name,
-               admin_unit.c.parent_id)
+        select(admin_unit.c.id, admin_unit.c.code, admin_unit.c.name, admin_unit.c.unit_type,
+               admin_unit.c.level, admin_unit.c.parent_id)
         .where(admin_unit.c.generation_id == generation_id)
         .order_by(admin_unit.c.level, admin_unit.c.code)
     )
-    return [Unit(*row) for row in rows]
+    return [UnitRef(row.id, row.code, row.name, row.unit_type, row.level, parent_id=row.parent_id)
+            for row in rows]
 
 
-def _find_unit(units: Sequence[Unit], ref: UnitRef | None, where: str, generation: Generation) -> Unit:
+def _find_unit(units: Sequence[UnitRef], ref: UnitSelector | None, where: str,
+               generation: Generation) -> UnitRef:
     assert ref is not None  # callers pass only entries that name a unit
     found = [u for u in units
              if (ref.code is None or u.code == ref.code) and (ref.level is None or u.level == ref.level)]
@@ -195,7 +189,7 @@ def _find_unit(units: Sequence[Unit], ref: UnitRef | None, where: str, generatio
                     "meant for one generation can say so with a 'generation' key)")
 
 
-def _wanted_agencies(config: AgencyConfig, generation: Generation, units: Sequence[Unit]
+def _wanted_agencies(config: AgencyConfig, generation: Generation, units: Sequence[UnitRef]
                      ) -> list[AgencyRow]:
     wanted = [_listed(spec, generation, units) for spec in config.agencies]
     for spec in config.committees:
@@ -216,12 +210,12 @@ def _with_origin(rows: Sequence[AgencyRow], config: AgencyConfig) -> Iterable[tu
         yield row, origin.get(row.code, f"{config.source} [[committees]] ({row.kind})")
 
 
-def _listed(spec: AgencySpec, generation: Generation, units: Sequence[Unit]) -> AgencyRow:
+def _listed(spec: AgencySpec, generation: Generation, units: Sequence[UnitRef]) -> AgencyRow:
     unit_id = None if spec.unit is None else _find_unit(units, spec.unit, spec.where, generation).id
     return AgencyRow(spec.code, spec.name, spec.kind, unit_id, spec.email, spec.supervisor)
 
 
-def _generated(spec: CommitteeSpec, generation: Generation, units: Sequence[Unit],
+def _generated(spec: CommitteeSpec, generation: Generation, units: Sequence[UnitRef],
                made: Sequence[AgencyRow]) -> list[AgencyRow]:
     """One committee per unit of the spec's level; ``parent`` supervisors resolved by unit
     among the agencies ``made`` so far and these."""
@@ -234,7 +228,7 @@ def _generated(spec: CommitteeSpec, generation: Generation, units: Sequence[Unit
     return [_with_supervisor(spec, u, rows[u.id], by_unit) for u in level_units]
 
 
-def _with_supervisor(spec: CommitteeSpec, unit: Unit, row: AgencyRow, by_unit: Mapping[int | None, str]
+def _with_supervisor(spec: CommitteeSpec, unit: UnitRef, row: AgencyRow, by_unit: Mapping[int | None, str]
                      ) -> AgencyRow:
     if not CODE_PATTERN.fullmatch(row.code) or "{" in row.code:
         raise DataError(f"{spec.where}: the code template gives {row.code!r}, not a valid code")

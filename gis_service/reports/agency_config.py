@@ -48,7 +48,7 @@ _AREA_KEYS = ("unit", "polygon", "line")
 
 
 @dataclass(frozen=True)
-class UnitRef:
+class UnitSelector:
     """A unit of the generation being loaded, by code and/or level."""
 
     code: str | None
@@ -64,7 +64,7 @@ class AgencySpec:
     name: str
     kind: str
     supervisor: str | None
-    unit: UnitRef | None
+    unit: UnitSelector | None
     email: str | None
     where: str
     #: How the agency is notified ([[agency.notify]]); none: it is not.
@@ -95,7 +95,7 @@ class RuleSpec:
     description: str
     approximate: bool
     area_kind: str
-    unit: UnitRef | None
+    unit: UnitSelector | None
     shape: BaseGeometry | None
     buffer_m: float | None
     generation: str | None
@@ -162,10 +162,10 @@ def _level(table: Mapping[str, Any], key: str, where: str) -> str | None:
     return level
 
 
-def _unit_ref(table: Mapping[str, Any], where: str) -> UnitRef | None:
+def _unit_selector(table: Mapping[str, Any], where: str) -> UnitSelector | None:
     code = tomlcheck.optional_string(table, "unit", where)
     level = _level(table, "unit_level", where)
-    return None if code is None and level is None else UnitRef(code, level)
+    return None if code is None and level is None else UnitSelector(code, level)
 
 
 def _agency(table: Mapping[str, Any], where: str) -> AgencySpec:
@@ -177,7 +177,7 @@ def _agency(table: Mapping[str, Any], where: str) -> AgencySpec:
         name=tomlcheck.string(table, "name", where),
         kind=_kind(table, where),
         supervisor=tomlcheck.optional_string(table, "supervisor", where),
-        unit=_unit_ref(table, where),
+        unit=_unit_selector(table, where),
         email=tomlcheck.optional_string(table, "email", where),
         where=where,
         channels=read_channels(table, where),
@@ -231,7 +231,7 @@ def _rule(table: Mapping[str, Any], where: str) -> RuleSpec:
         description=str(table.get("description", "")),
         approximate=tomlcheck.boolean(table, "approximate", where),
         area_kind={"unit": "unit", "polygon": "polygon", "line": "line_buffer"}[area],
-        unit=_unit_ref(table, where) if area == "unit" else None,
+        unit=_unit_selector(table, where) if area == "unit" else None,
         shape=None if area == "unit" else _shape(table[area], area, where),
         buffer_m=_buffer(table, where) if area == "line" else None,
         generation=tomlcheck.optional_string(table, "generation", where),

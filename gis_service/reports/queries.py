@@ -37,15 +37,9 @@ from gis_service.db.schema import (
 )
 from gis_service.errors import NotFound
 from gis_service.reports.lifecycle import OPEN_STATUSES
+from gis_service.unit_ref import UnitRef
 
 MAX_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class UnitName:
-    code: str
-    name: str
-    unit_type: str
 
 
 @dataclass(frozen=True)
@@ -88,9 +82,9 @@ class ReportRecord:
     public_text_hidden: bool = False
     team: str | None = None
     location_conflict: bool = False
-    units: dict[str, UnitName] = field(default_factory=dict)
-    current_units: dict[str, UnitName] = field(default_factory=dict)
-    neighbour: UnitName | None = None
+    units: dict[str, UnitRef] = field(default_factory=dict)
+    current_units: dict[str, UnitRef] = field(default_factory=dict)
+    neighbour: UnitRef | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +152,9 @@ def _base() -> Select[Any]:
         report.c.team,
     ]
     for role, unit in units.items():
-        columns += [unit.c.code.label(f"{role}_code"), unit.c.name.label(f"{role}_name"),
-                    unit.c.unit_type.label(f"{role}_type")]
+        columns += [unit.c.id.label(f"{role}_id"), unit.c.code.label(f"{role}_code"),
+                    unit.c.name.label(f"{role}_name"), unit.c.unit_type.label(f"{role}_type"),
+                    unit.c.level.label(f"{role}_level")]
     joined = (
         report.join(agency, agency.c.id == report.c.agency_id)
         .join(snap_gen, snap_gen.c.id == report.c.snap_generation_id)
@@ -172,15 +167,16 @@ def _base() -> Select[Any]:
     return select(*columns).select_from(joined)
 
 
-def _unit(row: Any, role: str) -> UnitName | None:
-    code = getattr(row, f"{role}_code")
-    if code is None:
+def _unit(row: Any, role: str) -> UnitRef | None:
+    unit_id = getattr(row, f"{role}_id")
+    if unit_id is None:
         return None
-    return UnitName(code, getattr(row, f"{role}_name"), getattr(row, f"{role}_type"))
+    return UnitRef(unit_id, getattr(row, f"{role}_code"), getattr(row, f"{role}_name"),
+                   getattr(row, f"{role}_type"), getattr(row, f"{role}_level"))
 
 
 def _record(row: Any) -> ReportRecord:
-    def levels(prefix: str) -> dict[str, UnitName]:
+    def levels(prefix: str) -> dict[str, UnitRef]:
         found = {level: _unit(row, f"{prefix}{level}") for level in ("province", "district", "commune")}
         return {level: unit for level, unit in found.items() if unit is not None}
 

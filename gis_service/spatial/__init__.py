@@ -24,7 +24,8 @@ tries its process's commune cores (cores.py): a point deep inside one commune th
 read of the boundary revision (proof the cores still hold), a point surely in no commune only
 the nearest rule.
 
-The modules, one concern each: ``types`` (Snap, UnitRef, matches, the tolerance), ``grid`` and
+The modules, one concern each: ``types`` (Snap, matches, the tolerance; units are
+:class:`gis_service.unit_ref.UnitRef`), ``grid`` and
 ``predicates`` (the SQL pieces every query shares), ``query`` (snap_select), ``statements`` and
 ``single`` (one point, snap_point), ``bulk`` (many points, snap_points), ``cores`` (communes'
 interiors in memory), ``units`` (units by id), ``proximity`` (the neighbouring commune near a

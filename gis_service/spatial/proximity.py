@@ -37,7 +37,7 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit, admin_unit_part
 from gis_service.spatial.grid import cell_key, cell_of, piece_cells, prefilter_radius_deg
 from gis_service.spatial.predicates import piece_near
-from gis_service.spatial.types import UnitRef
+from gis_service.unit_ref import UnitRef
 
 NEAR_BOUNDARY_M = 50.0
 

@@ -19,7 +19,8 @@ from gis_service.db.schema import admin_unit
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.proximity import NEAR_BOUNDARY_M, neighbours_within
 from gis_service.spatial.single import clear_of_neighbours, snap_point
-from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap, UnitRef
+from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap
+from gis_service.unit_ref import UnitRef
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from gis_service.spatial.types import (
     DEFAULT_TOLERANCE_M,
     Match,
     Snap,
-    UnitRef,
     check_tolerance,
 )
 from gis_service.spatial.units import UNIT_COLUMNS
+from gis_service.unit_ref import UnitRef
 
 # One RawCursor per database connection, reused from call to call (making one per lookup cost
 # ~8 µs, 4% of a lookup), kept in the pooled connection's ``info``, which lives and dies with

@@ -1,4 +1,4 @@
-"""What snapping answers: the match kinds, the unit reference, the Snap, and the tolerance."""
+"""What snapping answers: the match kinds, the Snap and the tolerance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gis_service.errors import InvalidInput
+from gis_service.unit_ref import UnitRef
 
 Match = Literal["inside", "nearest", "outside"]
 MATCHES: tuple[Match, ...] = ("inside", "nearest", "outside")
@@ -14,19 +15,6 @@ MATCHES: tuple[Match, ...] = ("inside", "nearest", "outside")
 DEFAULT_TOLERANCE_M = 2000.0
 #: Larger tolerances would turn "nearest" into "anywhere in the country".
 MAX_TOLERANCE_M = 100_000.0
-
-
-@dataclass(frozen=True)
-class UnitRef:
-    """An administrative unit as a snap result names it."""
-
-    id: int
-    code: str
-    name: str
-    unit_type: str
-    level: str
-    setting: str | None
-    approximate: bool
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from sqlalchemy import (
 )
 
 from gis_service.db.schema import admin_unit
-from gis_service.spatial.types import (
-    UnitRef,
-)
+from gis_service.unit_ref import UnitRef
 
 UNIT_COLUMNS = (
     admin_unit.c.id, admin_unit.c.code, admin_unit.c.name, admin_unit.c.unit_type,

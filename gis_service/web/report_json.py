@@ -11,8 +11,9 @@ from typing import Any
 from gis_service.redaction import redact, redact_text
 from gis_service.reports.duplicates import DuplicateCandidate
 from gis_service.reports.public_record import TimelineEvent, public_address, public_description
-from gis_service.reports.queries import Contact, ReportRecord, UnitName
+from gis_service.reports.queries import Contact, ReportRecord
 from gis_service.timestamps import optional_timestamp_text, timestamp_text
+from gis_service.unit_ref import UnitRef
 
 # About 10 m: a public map shows the street, not the doorstep.
 PUBLIC_DECIMALS = 4
@@ -26,7 +27,7 @@ def rounded(value: float | None, decimals: int = PUBLIC_DECIMALS) -> float | Non
     return None if value is None else round(value, decimals)
 
 
-def _unit(unit: UnitName) -> dict[str, str]:
+def _unit(unit: UnitRef) -> dict[str, str]:
     return {"code": unit.code, "name": unit.name, "type": unit.unit_type}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from gis_service.batch import BatchOutcome
 from gis_service.errors import GisError
 from gis_service.spatial.reverse import ReverseResult
-from gis_service.spatial.types import UnitRef
+from gis_service.unit_ref import UnitRef
 
 
 def unit_json(unit: UnitRef) -> dict[str, Any]:
