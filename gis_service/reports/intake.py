@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from gis_service.boundaries import generations
 from gis_service.cells import lonlat_to_cells
@@ -35,6 +35,7 @@ from gis_service.reports.placement import (
     refusal,
 )
 from gis_service.reports.routing import RoutingDecision, route
+from gis_service.reports.row import Units, content_columns, location_columns, routing_columns
 from gis_service.spatial.proximity import neighbours_within
 from gis_service.spatial.single import snap_point
 from gis_service.spatial.types import Snap
@@ -187,23 +188,22 @@ def routed_values(conn: Connection, *, category_code: str, placement: Placement,
         .where(category.c.code == category_code)
     ).one()
     values = {
-        "geom": func.ST_SetSRID(func.ST_MakePoint(point.lon, point.lat), 4326),
-        "location_source": placement.source,
+        **location_columns(
+            lon=point.lon, lat=point.lat, source=placement.source,
+            cells=lonlat_to_cells(point), then=_units(then), current=_units(current),
+            match=then.snap.match, distance_m=then.snap.distance_m,
+            neighbour_id=neighbour.unit_id if neighbour else None),
         "geocode_precision": placement.precision,
         "geocode_confidence": placement.confidence,
-        **{f"h3_r{res}": cell for res, cell in lonlat_to_cells(point).items()},
-        "snap_generation_id": then.generation_id, "commune_id": then.commune_id,
-        "district_id": then.district_id, "province_id": then.province_id,
-        "current_generation_id": current.generation_id,
-        "current_commune_id": current.commune_id, "current_district_id": current.district_id,
-        "current_province_id": current.province_id,
-        "snap_match": then.snap.match, "snap_distance_m": then.snap.distance_m or 0.0,
-        "near_boundary": neighbour is not None,
-        "neighbour_commune_id": neighbour.unit_id if neighbour else None,
-        "agency_id": decision.agency_id, "routing_rule_id": decision.rule_id,
-        "due_at": due_at(start, amount, unit),
+        **routing_columns(agency_id=decision.agency_id, rule_id=decision.rule_id,
+                          due_at=due_at(start, amount, unit)),
     }
     return Routed(values, decision)
+
+
+def _units(located: _Located) -> Units:
+    return Units(located.generation_id, located.commune_id, located.district_id,
+                 located.province_id)
 
 
 def submit(conn: Connection, new: NewReport, *, index: GeocodeIndex, actor: str,
@@ -303,11 +303,10 @@ def _conflict(conn: Connection, new: NewReport, index: GeocodeIndex, *,
 
 def _common_values(new: NewReport, now: dt.datetime) -> dict[str, Any]:
     """The columns every new report has, placed or held."""
-    return {
-        "public_id": new_public_id(), "category": new.category, "description": new.description,
-        "channel": new.channel, "address": new.address, "media_urls": list(new.media_urls),
-        "search_text": search_text(new.description, new.address), "created_at": now,
-    }
+    return content_columns(
+        public_id=new_public_id(), category=new.category, description=new.description,
+        channel=new.channel, address=new.address, media_urls=list(new.media_urls),
+        search_text=search_text(new.description, new.address), created_at=now)
 
 
 def _store_contact(conn: Connection, report_id: int, reporter: Reporter) -> None:

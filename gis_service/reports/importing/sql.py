@@ -58,6 +58,7 @@ from gis_service.reports.importing import summary as why
 from gis_service.reports.importing.format import MEDIA_SEPARATOR
 from gis_service.reports.importing.stage import Staging
 from gis_service.reports.routing import route_select
+from gis_service.reports.row import Units, content_columns, location_columns, routing_columns
 from gis_service.spatial.proximity import neighbour_select
 from gis_service.spatial.query import snap_select
 
@@ -235,41 +236,32 @@ def insert_reports(conn: Connection, st: Staging, batch: str, *, exclusive: bool
     target, standing, stored = st.rows.alias("target"), st.place.alias("standing"), report.alias("stored")
     values: dict[str, ColumnElement[Any]] = {
         "id": place_.c.report_id,
-        "public_id": rows.c.public_id,
-        "category": rows.c.category,
-        "description": rows.c.description,
-        "channel": rows.c.channel,
-        "geom": func.ST_SetSRID(func.ST_MakePoint(rows.c.lon, rows.c.lat), 4326),
-        "location_source": rows.c.location_source,
-        "address": rows.c.address,
-        **{f"h3_r{res}": rows.c[f"h3_r{res}"] for res in RESOLUTIONS},
-        "snap_generation_id": place_.c.snap_generation_id,
-        "commune_id": place_.c.commune_id,
-        "district_id": place_.c.district_id,
-        "province_id": place_.c.province_id,
-        "current_generation_id": place_.c.current_generation_id,
-        "current_commune_id": place_.c.current_commune_id,
-        "current_district_id": place_.c.current_district_id,
-        "current_province_id": place_.c.current_province_id,
-        "snap_match": place_.c.snap_match,
-        "snap_distance_m": func.coalesce(place_.c.snap_distance_m, 0.0),
-        "near_boundary": near_.c.unit_id.is_not(None),
-        "neighbour_commune_id": near_.c.unit_id,
-        # The format's "a|b", empty parts dropped.
-        "media_urls": func.array_remove(
-            func.string_to_array(rows.c.media_urls, _text(MEDIA_SEPARATOR)), _text("")),
+        **content_columns(
+            public_id=rows.c.public_id, category=rows.c.category,
+            description=rows.c.description, channel=rows.c.channel, address=rows.c.address,
+            # The format's "a|b", empty parts dropped.
+            media_urls=func.array_remove(
+                func.string_to_array(rows.c.media_urls, _text(MEDIA_SEPARATOR)), _text("")),
+            search_text=rows.c.search_text, created_at=rows.c.created_at),
+        **location_columns(
+            lon=rows.c.lon, lat=rows.c.lat, source=rows.c.location_source,
+            cells={res: rows.c[f"h3_r{res}"] for res in RESOLUTIONS},
+            then=Units(place_.c.snap_generation_id, place_.c.commune_id,
+                       place_.c.district_id, place_.c.province_id),
+            current=Units(place_.c.current_generation_id, place_.c.current_commune_id,
+                          place_.c.current_district_id, place_.c.current_province_id),
+            match=place_.c.snap_match, distance_m=place_.c.snap_distance_m,
+            neighbour_id=near_.c.unit_id),
+        **routing_columns(agency_id=route_.c.agency_id, rule_id=route_.c.routing_rule_id,
+                          due_at=due_.c.due_at),
+        # What an imported history says happened next.
         "status": rows.c.status,
-        "agency_id": route_.c.agency_id,
-        "routing_rule_id": route_.c.routing_rule_id,
-        "created_at": rows.c.created_at,
-        "due_at": due_.c.due_at,
         "first_response_at": rows.c.first_response_at,
         "resolved_at": rows.c.resolved_at,
         "closed_at": rows.c.closed_at,
         "satisfaction": rows.c.satisfaction,
         "duplicate_of": func.coalesce(standing.c.report_id, stored.c.id),
         "import_batch": literal(batch, Text),
-        "search_text": rows.c.search_text,
     }
     source = (
         select(*values.values())
