@@ -40,6 +40,18 @@ Analyses: hot spots per H3 cell and coverage per ward, as GeoDataFrames in EPSG:
 >>> len(wards), {"rate_eb", "under_reporting"} <= set(wards.columns)
 (40, True)
 
+Scorecards: every agency's (or ward's, category's, setting's) volume, on-time rate with its
+Wilson interval, working-hour durations, backlog and satisfaction beside its rating coverage.
+
+>>> card = scorecards(conn, by="setting")
+>>> sorted(cell.key for cell in card.cells)
+['rural', 'urban']
+
+Public text: every description or note shown to the public passes through the redaction.
+
+>>> redact("gọi 0905 123 456 nếu cần")
+'gọi [số điện thoại] nếu cần'
+
 Maps: folium pages from the same frames.
 
 >>> type(hotspot_map(conn, HotspotFilters(resolution=8), by_category=False)).__name__
@@ -62,6 +74,7 @@ from gis_service.analysis import (
     populated_gaps,
     reporting_rates,
 )
+from gis_service.analysis.scorecards import Scorecards, scorecards
 from gis_service.batch import BatchOutcome, run_batch
 from gis_service.coords import LonLat, lonlat
 from gis_service.geocode import GeocodeResult, IndexCache
@@ -74,6 +87,7 @@ from gis_service.maps import (
     hotspot_map,
     map_html,
 )
+from gis_service.redaction import redact
 from gis_service.reports.intake import NewReport, Reporter
 from gis_service.reports.intake import submit as _submit
 from gis_service.spatial.bulk import snap_points
@@ -82,10 +96,32 @@ from gis_service.spatial.single import snap_point
 from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap
 
 __all__ = [
-    "CoverageFilters", "HotspotFilters", "LonLat", "NewReport", "Reporter", "Snap", "batch",
-    "boundaries_map", "coverage", "coverage_map", "coverage_summary", "emerging_hotspots",
-    "engine", "geocode", "hotspot_map", "hotspots", "map_html", "populated_gaps",
-    "reporting_rates", "reverse", "snap", "snap_many", "submit",
+    "CoverageFilters",
+    "HotspotFilters",
+    "LonLat",
+    "NewReport",
+    "Reporter",
+    "Scorecards",
+    "Snap",
+    "batch",
+    "boundaries_map",
+    "coverage",
+    "coverage_map",
+    "coverage_summary",
+    "emerging_hotspots",
+    "engine",
+    "geocode",
+    "hotspot_map",
+    "hotspots",
+    "map_html",
+    "populated_gaps",
+    "redact",
+    "reporting_rates",
+    "reverse",
+    "scorecards",
+    "snap",
+    "snap_many",
+    "submit",
 ]
 
 # The geocoder's index, built once per process and rebuilt when the boundaries change.
