@@ -71,6 +71,7 @@ MESSAGES = {
     "not_placed": lazy_gettext("not placed yet"),
     "due": lazy_gettext("Due"),
     "created": lazy_gettext("Created"),
+    "description": lazy_gettext("What was reported"),
     "ward": lazy_gettext("Ward or commune"),
     "agency": lazy_gettext("Agency"),
     "no_answer": lazy_gettext("No public answer yet."),

@@ -26,7 +26,7 @@
     fact(list, msg("due"), report.due_at ? C.formatDateTime(report.due_at) : msg("no_due"));
     fact(list, msg("ward"), wardName(report));
     fact(list, msg("agency"), report.agency.name);
-    if (report.description) { fact(list, "", report.description); }
+    if (report.description) { fact(list, msg("description"), report.description); }
   }
 
   function routingText(report) {
