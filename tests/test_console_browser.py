@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -112,7 +113,10 @@ def open_in_list(driver: Any, report_id: str) -> None:
     """Open the report from the list and wait for its record (drawn afresh, not a previous one)."""
     driver.execute_script("document.getElementById('detail-title').textContent = ''")
     row = (By.CSS_SELECTOR, f'#reports tr[data-report-id="{report_id}"] button.report-link')
-    wait_for(driver, ec.element_to_be_clickable(row)).click()
+    # The list may be redrawn under the click (a filter or a sign-in reloads it): try again.
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=(NoSuchElementException,
+                                                      StaleElementReferenceException)).until(
+        lambda d: d.find_element(*row).click() or True)
     text_in(driver, "detail-title", report_id)
 
 
