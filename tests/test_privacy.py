@@ -191,6 +191,7 @@ def crawl_reports(crawl: Crawl, dataset: Dataset, *, every: int = 1,
                for public_id in dataset.sample_ids]
     for public_id in dataset.sample_ids:
         crawl.get("/v1/reports/{public_id}/events", f"/v1/reports/{public_id}/events")
+        crawl.get("/v1/reports/{public_id}/duplicates", f"/v1/reports/{public_id}/duplicates")
     for fmt in ("csv", "geojson") if exports else ():
         crawl.get("/v1/reports", "/v1/reports", format=fmt)
     return listed
@@ -208,7 +209,7 @@ def crawl_analyses(crawl: Crawl, **emerging: Any) -> None:
     for output in ("json", "csv"):
         crawl.get("/v1/scorecards", "/v1/scorecards", by="agency", format=output)
     crawl.get("/v1/scorecards", "/v1/scorecards", by="commune", format="geojson")
-    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"):
+    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"):
         crawl.get(page, page)
 
 
@@ -299,7 +300,7 @@ def test_no_public_output_carries_a_contact(app: Flask, dataset: Dataset) -> Non
         crawl_geocoding(crawl, dataset)
         requests = crawl_open311(crawl, dataset)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
-            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"}
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"}
     assert len({r["id"] for r in reports}) >= dataset.all_reports // 3
     assert all("reporter" not in r for r in reports)
     assert leaked(crawl, allowed=set()) == {}
@@ -461,7 +462,7 @@ def test_no_public_output_carries_pii_from_free_text(text_app: Flask, text_datas
         crawl_geocoding(crawl, dataset)
         crawl_open311(crawl, dataset)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
-            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"}
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"}
         for url, body in crawl.bodies:
             leaks = pii_in(body, text_dataset.needles)
             if leaks:

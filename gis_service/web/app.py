@@ -15,6 +15,7 @@ from gis_service.geocode.streets import load_streets
 from gis_service.web import cors, i18n, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
+from gis_service.web.console_page import blp as console_page_blp
 from gis_service.web.coverage import blp as coverage_blp
 from gis_service.web.deliveries import blp as deliveries_blp
 from gis_service.web.geocode import blp as geocode_blp
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(ogc_blp)
     app.register_blueprint(tiles_blp)
     app.register_blueprint(scorecard_page_blp)
+    app.register_blueprint(console_page_blp)
     i18n.init_app(app)
     cors.register(app)
     app.before_request(inbound.check_query_and_path)

@@ -28,7 +28,7 @@ LOCALES = ("vi", "en")
 PAGE_LOCALE, API_LOCALE = "vi", "en"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 #: Blueprints whose answers are pages for people (Vietnamese unless asked otherwise).
-PAGE_BLUEPRINTS = frozenset({"maps", "scorecard_pages"})
+PAGE_BLUEPRINTS = frozenset({"maps", "scorecard_pages", "console_pages"})
 #: Vietnamese writes dates day first; English keeps the ISO order.
 _DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
 log = logging.getLogger(__name__)
