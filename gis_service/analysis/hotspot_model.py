@@ -35,6 +35,7 @@ from gis_service.analysis.sql import hotspots as sql
 from gis_service.analysis.statistics import power, scale
 from gis_service.analysis.statistics.inference import (
     DEFAULT_MIN_COUNT,
+    dispersion,
     expected_counts,
     pearson_residuals,
 )
@@ -184,7 +185,11 @@ def scale_power(conn: Connection, selection: ReportSelection, *, measure: Measur
                 resolution: int, k: int, scheme: WeightScheme) -> power.Power:
     """The predicted recall of a 3x ~1 km cluster at this scale (:mod:`.statistics.power`)."""
     found = analysis_cells(conn, selection, resolution, measure)
-    return cells_power(found, grid.weights(found.cells, k, scheme), resolution)
+    weights = grid.weights(found.cells, k, scheme)
+    # The dispersion the test will read (duplicates cost power), as the answer's power has it.
+    x = np.where(found.background > 0, found.counts, 0).astype(np.float64)
+    phi = dispersion(x, expected_counts(x, found.background), weights)
+    return cells_power(found, weights, resolution, phi=phi)
 
 
 def cells_power(found: Cells, weights: CellWeights, resolution: int, *, phi: float = 1.0,
