@@ -423,6 +423,13 @@ class HotspotParametersSchema(Schema):
                        "reports; more: residents reporting one incident together); the exact "
                        "test allows for it"})
     min_count = fields.Integer(required=True)
+    power = fields.Dict(required=True, metadata={
+        "description": "what this map could find: predicted_recall, the predicted share of "
+                       "a cluster's cells called hot for a cluster at `strength` (3x) the "
+                       "background's rate and `cluster_rings` rings (~1 km across), at this "
+                       "resolution, k, number of reports (per period for emerging hot spots) "
+                       "and dispersion; `enough` is whether it reaches `target` (0.8). A map "
+                       "without enough power says not_significant where a cluster may be"})
     permutations = fields.Integer(required=True)
     seed = fields.Integer(required=True)
     categories = fields.List(fields.String(), required=True)
