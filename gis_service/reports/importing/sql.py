@@ -114,13 +114,20 @@ def place(conn: Connection, st: Staging, current_id: int, tolerance_m: float) ->
         rows.join(then, and_(then.c.idx == rows.c.idx, then.c.generation_id == rows.c.generation_id))
         .join(now, and_(now.c.idx == rows.c.idx, now.c.generation_id == current_id))
     )
-    outside = or_(then.c.match == _text("outside"), now.c.match == _text("outside"))
-    which = case((then.c.match == _text("outside"), then.c.generation_id), else_=now.c.generation_id)
-    conn.execute(insert(st.rejected).from_select(
-        ["idx", "reason", "detail"],
-        select(rows.c.idx, _text(why.OUTSIDE_SERVICE_AREA), func.format(
+    unplaced = (_text("outside"), _text("outside_service_area"))
+    outside = or_(then.c.match.in_(unplaced), now.c.match.in_(unplaced))
+    which = case((then.c.match.in_(unplaced), then.c.generation_id), else_=now.c.generation_id)
+    elsewhere = or_(then.c.match == unplaced[1], now.c.match == unplaced[1])
+    detail = case(
+        (elsewhere, func.format(
+            "the point (lon %s, lat %s) lies in another province, outside the service area "
+            "of generation %s", rows.c.lon, rows.c.lat, _generation_code(which))),
+        else_=func.format(
             "the point (lon %s, lat %s) is more than %s m from every commune of generation %s",
             rows.c.lon, rows.c.lat, literal(tolerance_m), _generation_code(which)))
+    conn.execute(insert(st.rejected).from_select(
+        ["idx", "reason", "detail"],
+        select(rows.c.idx, _text(why.OUTSIDE_SERVICE_AREA), detail)
         .select_from(pairs).where(outside),
     ))
     # The sequence's oid, looked up once: pg_get_serial_sequence() is not folded into a
