@@ -61,6 +61,7 @@ SEED = 20190401
 OFFSHORE_SHARE = 0.05
 BAND_DEG = 0.027  # ~3 km: two thirds of the band lies within the 2 km tolerance
 REFERENCE = "vn2025"
+SURROUNDED = ("2019", "2025")
 TARGETS = {"set_points_per_s": 100_000, "set_to_in_memory": 0.25, "single_to_select_1": 0.5}
 #: main's code before issue #13 (README, stop 11): set-based points/s, single / SELECT 1.
 MAIN_FIGURES = {"set_points_per_s": [137_531, 135_336], "single_to_select_1": [0.64, 0.69]}
@@ -334,11 +335,16 @@ def run(engine: Engine, settings: Settings, args: argparse.Namespace) -> dict[st
     """Every form without the reference boundaries (the rules before issue #13: no province
     outside Huế is known, so the code takes main's path), then again with them loaded."""
     with engine.begin() as conn:
-        load_manifest(conn, settings, code=GENERATION)
+        # The reference manifest surrounds 2019 and 2025 (its `after`), so both are loaded
+        # first; the points are snapped in 2019.
+        for code in SURROUNDED:
+            load_manifest(conn, settings, code=code)
     pieces = resubdivide(engine, args.subdivide) if args.subdivide else None
     with engine.connect() as conn:
         communes = read_communes(conn, settings)
-        pieces = pieces or int(conn.execute(text("SELECT count(*) FROM admin_unit_part")).scalar_one())
+        pieces = pieces or int(conn.execute(text(
+            "SELECT count(*) FROM admin_unit_part JOIN generation g ON g.id = generation_id "
+            "WHERE g.code = :code"), {"code": GENERATION}).scalar_one())
     points = draw_points(communes, args.points, np.random.default_rng(SEED))
     lonlats = [LonLat(float(x), float(y)) for x, y in points]
     memory = InMemory(communes, DEFAULT_TOLERANCE_M)

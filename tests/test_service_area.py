@@ -22,11 +22,12 @@ from sqlalchemy import Connection, func, select
 
 from gis_service.boundaries.generations import by_code
 from gis_service.coords import LonLat
-from gis_service.db.schema import admin_unit, surrounding_area
+from gis_service.db.schema import admin_unit, generation, surrounding_area
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.single import snap_point
 from gis_service.spatial.types import Snap
 from tests.conftest import HueDB, ReportsDB, nothing_left, problem
+from tests.factories import add_generation, add_unit, square
 from tests.test_open311 import form_post, new_form
 from tests.test_reports_api import NEW, submit
 
@@ -168,6 +169,53 @@ def test_each_official_ward_interior_point_snaps_to_its_own_ward(hue_conn: Conne
     points = [LonLat(lon, lat) for _code, lon, lat in rows]
     for (code, _lon, _lat), snap in zip(rows, _both(hue_conn, points), strict=True):
         assert snap.match == "inside" and snap.commune.code == code
+
+
+# --- only for the generations the reference surrounds --------------------------------------
+
+# In Đà Nẵng (Hải Châu), by the reference boundaries: a drawn generation here is no part of Huế.
+DRAWN_X, DRAWN_Y, DRAWN_SIZE = 108.19, 16.04, 0.01
+
+
+@pytest.mark.parametrize("province_code", ["P", "46"])
+def test_a_drawn_generation_the_reference_does_not_surround_keeps_the_nearest_rule(
+        hue_conn: Connection, province_code: str) -> None:
+    """The 19 failures of the first merge: a test's drawn grid lies inside Vietnam, and its gap
+    points became outside_service_area. The reference speaks only for the generations it names
+    (``surrounded_by``), not for any with a province of the same code."""
+    gen = add_generation(hue_conn, f"drawn-{province_code}")
+    province = add_unit(hue_conn, gen, province_code, square(DRAWN_X - 1, DRAWN_Y - 1, 3),
+                        level="province")
+    for code, col in (("901", 0), ("902", 3)):  # two communes, a gap of two cells between
+        add_unit(hue_conn, gen, code, square(DRAWN_X + col * DRAWN_SIZE, DRAWN_Y, DRAWN_SIZE),
+                 parent_id=province)
+    gap = LonLat(DRAWN_X + 1.4 * DRAWN_SIZE, DRAWN_Y + 0.5 * DRAWN_SIZE)
+    try:
+        code = f"drawn-{province_code}"
+        single = snap_point(hue_conn, gap, generation=code)
+        assert snap_points(hue_conn, [gap], generation=code) == [single]
+        assert (single.match, single.commune and single.commune.code) == ("nearest", "901")
+        assert single.outside_province is None
+    finally:
+        hue_conn.rollback()
+    # The same point in Huế's own generation: Đà Nẵng's, and named.
+    assert snap_point(hue_conn, gap).match == "outside_service_area"
+
+
+def test_the_reference_surrounds_exactly_the_manifest_s_generations(hue_conn: Connection) -> None:
+    surrounded = hue_conn.execute(
+        select(generation.c.code).where(generation.c.surrounded_by == by_code(
+            hue_conn, "vn2025").id).order_by(generation.c.code)).scalars().all()
+    assert surrounded == ["2019", "2025"]
+
+
+def test_far_beyond_the_window_nothing_known_is_the_nearest_rule(hue_conn: Connection) -> None:
+    # Out at sea, ~2° east of Huế: in no province and past the surroundings' window; the
+    # nearest rule finds no commune within 2 km, so outside (not barred, not another province).
+    snap = snap_point(hue_conn, LonLat(109.6, 16.4))
+    assert (snap.match, snap.commune, snap.outside_province) == ("outside", None, None)
+    wide = snap_point(hue_conn, LonLat(109.6, 16.4), tolerance_m=5000.0)
+    assert wide.match == "outside"
 
 
 # --- through both APIs -----------------------------------------------------------------------

@@ -62,10 +62,11 @@ class Context:
         if covering:
             return "home" if self.provinces[covering[0][1]] == HOME else "elsewhere"
         kinds = {self.kinds[i] for i in self.around_tree.query(point, predicate="covered_by")}
-        if "foreign_land" in kinds or not kinds:
+        if "foreign_land" in kinds:
             return "barred"
         distances = shapely.distance(self.wards[near], point)
-        if not len(near) or distances.min() > tolerance_m:
+        # Past the window nothing is known (no kinds): the nearest rule, as on Huế's water.
+        if not kinds or not len(near) or distances.min() > tolerance_m:
             return "home"
         order = np.argsort(distances)
         if abs(distances[order[0]] - tolerance_m) < MARGIN_M or any(

@@ -15,20 +15,22 @@ province only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyogrio
 import pyogrio.errors
 import shapely
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 from gis_service.boundaries.derive import DerivedGeneration, Layer
 from gis_service.boundaries.features import Provenance, UnitFeature
+from gis_service.boundaries.generations import by_code
 from gis_service.boundaries.sources import normalise_unit_type, polygonal_parts
 from gis_service.boundaries.surroundings import split_surroundings, store_surroundings
 from gis_service.coords import LonLat
+from gis_service.db.schema import admin_unit, generation
 from gis_service.errors import DataError
 
 _COLUMNS = ("code", "name", "fullName")
@@ -105,13 +107,44 @@ def _window(spec: Mapping[str, object]) -> float:
     return float(value)
 
 
+def _codes(spec: Mapping[str, object], key: str) -> list[str]:
+    raw = spec.get(key)
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c for c in raw):
+        raise DataError(f"[derive] {key!r} must be a non-empty list of generation codes",
+                        field=key)
+    return list(raw)
+
+
+def surround(conn: Connection, reference_code: str, service_codes: Sequence[str],
+             home_code: str) -> list[str]:
+    """Make the reference generation surround the service generations (``surrounded_by``):
+    from then on its boundaries speak for their points (see
+    :mod:`gis_service.spatial.service_area`). Each must be a service generation whose province
+    is ``home_code``, the province the surroundings were cut around. Returns the codes."""
+    reference_id = by_code(conn, reference_code).id
+    for code in service_codes:
+        target = by_code(conn, code)
+        if target.is_reference:
+            raise DataError(f"[derive] surrounds: {code!r} is a reference generation",
+                            field="surrounds")
+        provinces = conn.execute(select(admin_unit.c.code).where(
+            admin_unit.c.generation_id == target.id, admin_unit.c.level == "province")).scalars()
+        if home_code not in set(provinces):
+            raise DataError(f"[derive] surrounds: generation {code!r} has no province "
+                            f"{home_code!r} (the service_province)", field="surrounds")
+        conn.execute(update(generation).where(generation.c.id == target.id)
+                     .values(surrounded_by=reference_id))
+    return list(service_codes)
+
+
 def build_vn_reference(_conn: object, spec: Mapping[str, object], data_root: Path
                        ) -> DerivedGeneration:
     """Vietnam's provinces and (unless ``wards = ""``) wards, as a reference generation, and
     the service province's surroundings (see :mod:`gis_service.boundaries.surroundings`).
 
     ``spec`` keys: ``provinces`` and ``wards`` (files under ``data_root``), ``source``,
-    ``licence``, ``service_province`` (a code), ``window_deg``, ``foreign_land_points``.
+    ``licence``, ``service_province`` (a code), ``window_deg``, ``foreign_land_points`` and
+    ``surrounds`` (the service generations it speaks for: their province is the service one).
     """
     provenance = Provenance(_text(spec, "source"), _text(spec, "licence"))
     provinces = read_reference_units(data_root / _text(spec, "provinces"), with_parent=False)
@@ -120,11 +153,13 @@ def build_vn_reference(_conn: object, spec: Mapping[str, object], data_root: Pat
     if wards:
         layers.append(("commune", provenance,
                        read_reference_units(data_root / wards, with_parent=True)))
-    foreign, water = split_surroundings(provinces, _text(spec, "service_province"),
-                                        _window(spec), _points(spec, "foreign_land_points"))
+    home, surrounded = _text(spec, "service_province"), _codes(spec, "surrounds")
+    foreign, water = split_surroundings(provinces, home, _window(spec),
+                                        _points(spec, "foreign_land_points"))
 
     def store(conn: Connection, code: str) -> Mapping[str, object]:
-        return {"surroundings": store_surroundings(conn, code, foreign, water)}
+        return {"surroundings": store_surroundings(conn, code, foreign, water),
+                "surrounds": surround(conn, code, surrounded, home)}
 
     return DerivedGeneration(layers, {"reference": True, "levels": {
         level: len(features) for level, _p, features in layers}}, validate=False,

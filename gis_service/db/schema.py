@@ -76,10 +76,17 @@ generation = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("activated_at", DateTime(timezone=True)),
     Column("kind", Text, nullable=False, server_default="service"),
+    # The reference generation whose boundaries surround this service generation's territory
+    # (named by the reference's manifest, ``surrounds``). Only then do they speak for its points
+    # (outside_service_area, the land border); a generation without one keeps the plain nearest
+    # rule, as a drawn test grid inside Vietnam must (migration 0007).
+    Column("surrounded_by", SmallInteger,
+           ForeignKey("generation.id", ondelete="SET NULL", name="fk_generation_surrounded_by")),
     CheckConstraint(_in("status", GENERATION_STATUSES), name="status"),
     CheckConstraint(_in("kind", GENERATION_KINDS), name="kind"),
     # A reference generation is never published, so no date or activation can pick it.
     CheckConstraint("kind = 'service' OR status = 'draft'", name="reference_unpublished"),
+    CheckConstraint("kind = 'service' OR surrounded_by IS NULL", name="reference_not_surrounded"),
     CheckConstraint("valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="dates"),
     # At most one generation is active.
     Index("uq_generation_one_active", text("(true)"), unique=True,

@@ -2,9 +2,13 @@
 
 Reports are filed under Huế's communes only, but a point outside them may still lie in Vietnam:
 the reference generation (kind ``reference``: Vietnam's 34 provinces and 3,321 wards, see
-:mod:`gis_service.boundaries.reference`) says where. For a point covered by no commune of the
-snapped generation (the only points these rules see: a covered point is inside, whatever the
-reference says, so the commune cores stay exact):
+:mod:`gis_service.boundaries.reference`) says where. It speaks only for the service generations
+it surrounds: those whose ``surrounded_by`` names it (the reference manifest's ``surrounds``,
+2019 and 2025). Any other generation (a drawn test grid near 107°E 16°N, which lies inside
+Vietnam too) keeps the plain rules: nearest within the tolerance, else outside.
+
+For a point covered by no commune of a surrounded generation (the only points these rules see:
+a covered point is inside, whatever the reference says, so the commune cores stay exact):
 
 - in a reference unit of **another province** (its ward, else the province): the match is
   ``outside_service_area``, with that ward and province; never a Huế commune, however near;
@@ -16,10 +20,10 @@ reference says, so the commune cores stay exact):
   reference unit within the tolerance decides whose water it is; another province's is
   ``outside_service_area`` (its nearest ward), Huế's (or none within reach) the nearest rule;
 - in no province and in neither kind of surroundings (beyond the window around Huế where they
-  are known): outside, since nothing there is known to be Huế's.
+  are known; the window reaches farther than the tolerance): nothing is known there, so the
+  nearest rule as before (which finds no Huế commune so far out: outside).
 
-Without a reference generation, or for a generation without a province unit, the rules are the
-old ones (nearest within the tolerance, else outside). All the SQL of this concern is here.
+All the SQL of this concern is here.
 """
 
 from __future__ import annotations
@@ -53,16 +57,14 @@ from gis_service.spatial.grid import (
 )
 
 OUTSIDE_SERVICE_AREA = "outside_service_area"
-_REFERENCE = const("reference", Text)
 _WATER = const("water", Text)
 _FOREIGN_LAND = const("foreign_land", Text)
 
 
-def reference_id() -> ColumnElement[Any]:
-    """The reference generation's id (the newest if several), NULL when none is loaded."""
-    return (select(generation.c.id).where(generation.c.kind == _REFERENCE)
-            .order_by(generation.c.created_at.desc(), generation.c.id.desc())
-            .limit(ONE).scalar_subquery())
+def reference_id(generation_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The id of the reference generation surrounding generation_id, NULL when none does."""
+    return (select(generation.c.surrounded_by).where(generation.c.id == generation_id)
+            .scalar_subquery())
 
 
 def home_province_code(generation_id: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -81,7 +83,7 @@ class Context:
     other_unit_id: ColumnElement[Any]
     #: True: that unit exists (covering the point, or the nearest on water).
     other: ColumnElement[bool]
-    #: True: no service commune may be given, however near (foreign land, the unknown).
+    #: True: no service commune may be given, however near (another country's land).
     barred: ColumnElement[bool]
     #: True: a reference unit covers the point (it is on land).
     covered: ColumnElement[bool]
@@ -155,7 +157,7 @@ def context(points: FromClause, generation_id: ColumnElement[Any],
     ``elsewhere`` still leaves one question to the caller, who knows the nearest Huế commune:
     on water, another province's unit counts only when it is nearer (see :func:`elsewhere`).
     """
-    ref, home = reference_id(), home_province_code(generation_id)
+    ref, home = reference_id(generation_id), home_province_code(generation_id)
     point = point_of(points.c.lon, points.c.lat)
     in_ward, in_province = _covering(ref, point)
     covering = func.coalesce(in_ward.c.unit_id, in_province.c.unit_id)
@@ -171,8 +173,10 @@ def context(points: FromClause, generation_id: ColumnElement[Any],
               .outerjoin(parent, parent.c.id == unit.c.parent_id))
     known = and_(ref.is_not(None), home.is_not(None))
     other = and_(known, unit.c.id.is_not(None), province_code.is_distinct_from(home))
-    nowhere = and_(covering.is_(None), or_(around.c.kind.is_(None), around.c.kind == _FOREIGN_LAND))
-    return Context(joined, unit.c.id, other, and_(known, nowhere), covering.is_not(None),
+    # Only land known to be another country's bars the tolerance; where nothing is known (past
+    # the window) the nearest rule stands.
+    foreign = and_(covering.is_(None), around.c.kind == _FOREIGN_LAND)
+    return Context(joined, unit.c.id, other, and_(known, foreign), covering.is_not(None),
                    nearest.c.distance_m)
 
 

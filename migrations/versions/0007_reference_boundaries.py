@@ -9,6 +9,11 @@ can pick it, and the exclusion constraint on published periods never sees it.
 The national file also has 13 *đặc khu* (special zones: Phú Quốc, Côn Đảo, ...), a unit type of
 the 2025 reform, added to the allowed types (its ``setting`` is neither urban nor rural: NULL).
 
+A service generation names the reference generation that surrounds it (``surrounded_by``, set
+from the reference manifest's ``surrounds``): the reference boundaries speak only for those
+(a drawn test generation near 107°E 16°N lies inside Vietnam too, and must keep the plain
+nearest rule).
+
 ``surrounding_area`` holds, around the service province, what lies in no reference province:
 another country's land or water, derived from the provinces' outlines at load time.
 
@@ -72,6 +77,11 @@ def upgrade() -> None:
                                "kind IN ('service', 'reference')")
     op.create_check_constraint("ck_generation_reference_unpublished", "generation",
                                "kind = 'service' OR status = 'draft'")
+    op.add_column("generation", sa.Column(
+        "surrounded_by", sa.SmallInteger,
+        sa.ForeignKey("generation.id", ondelete="SET NULL", name="fk_generation_surrounded_by")))
+    op.create_check_constraint("ck_generation_reference_not_surrounded", "generation",
+                               "kind = 'service' OR surrounded_by IS NULL")
     op.drop_constraint("ck_admin_unit_unit_type", "admin_unit", type_="check")
     op.create_check_constraint("ck_admin_unit_unit_type", "admin_unit",
                                f"unit_type IN ({_NEW_TYPES})")
@@ -98,6 +108,8 @@ def downgrade() -> None:
     op.drop_constraint("ck_admin_unit_unit_type", "admin_unit", type_="check")
     op.create_check_constraint("ck_admin_unit_unit_type", "admin_unit",
                                f"unit_type IN ({_OLD_TYPES})")
+    op.drop_constraint("ck_generation_reference_not_surrounded", "generation", type_="check")
+    op.drop_column("generation", "surrounded_by")
     op.drop_constraint("ck_generation_reference_unpublished", "generation", type_="check")
     op.drop_constraint("ck_generation_kind", "generation", type_="check")
     op.drop_column("generation", "kind")
