@@ -70,13 +70,33 @@ class NearBoundarySchema(Schema):
     unit = fields.Nested(UnitSchema, required=True)
 
 
+class OutsideServiceAreaSchema(Schema):
+    province = fields.Nested(UnitSchema, required=True,
+                             metadata={"description": "the other province (reference boundaries)"})
+    ward = fields.Nested(UnitSchema, required=True, allow_none=True,
+                         metadata={"description": "its ward or commune, when known"})
+
+
+MATCH_DESCRIPTION = (
+    "inside: in a commune of the generation; nearest: in none (the sea, a gap) but within the "
+    "snap tolerance of one, over Huế's own land or water; outside: beyond the tolerance, or on "
+    "land outside Vietnam (the tolerance never crosses the land border): no units; "
+    "outside_service_area: in another province of Vietnam (named in outside_service_area), "
+    "never a Huế commune however near")
+
+
 class ReverseSchema(Schema):
     query = fields.Nested(QuerySchema, required=True)
     generation = fields.String(required=True)
-    match = fields.String(required=True, validate=validate.OneOf(MATCHES))
+    match = fields.String(required=True, validate=validate.OneOf(MATCHES),
+                          metadata={"description": MATCH_DESCRIPTION})
     distance_m = fields.Float(allow_none=True, required=True)
     near_boundary = fields.Nested(NearBoundarySchema, allow_none=True, required=True)
     units = fields.Nested(UnitsSchema, required=True)
+    outside_service_area = fields.Nested(
+        OutsideServiceAreaSchema, allow_none=True, required=True,
+        metadata={"description": "for match outside_service_area: the province (and ward) the "
+                                 "point lies in, from the reference boundaries; else null"})
 
 
 class ReverseFeatureSchema(Schema):

@@ -7,6 +7,7 @@ from typing import Any
 from gis_service.batch import BatchOutcome
 from gis_service.errors import GisError
 from gis_service.spatial.reverse import ReverseResult
+from gis_service.spatial.types import Snap
 from gis_service.unit_ref import UnitRef
 
 
@@ -36,7 +37,17 @@ def reverse_json(result: ReverseResult) -> dict[str, Any]:
         "near_boundary": None if near is None else {
             "distance_m": round(near.distance_m, 1), "unit": unit_json(near.unit)},
         "units": units,
+        "outside_service_area": outside_json(snap),
     }
+
+
+def outside_json(snap: Snap) -> dict[str, Any] | None:
+    """The other province (and ward) a point ``outside_service_area`` lies in, else None."""
+    if snap.outside_province is None:
+        return None
+    ward = snap.outside_ward
+    return {"province": unit_json(snap.outside_province),
+            "ward": None if ward is None else unit_json(ward)}
 
 
 def reverse_geojson(result: ReverseResult, commune_geometry: dict[str, Any] | None) -> dict[str, Any]:
