@@ -9,7 +9,8 @@ from flask_smorest import Api
 from sqlalchemy import Engine
 
 from gis_service.config import Settings
-from gis_service.db.engine import database_url, make_engine
+from gis_service.db.engine import database_url, make_engine, read_database_url
+from gis_service.db.lag import ReplicaMonitor
 from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
 from gis_service.web import cors, i18n, inbound, problems
@@ -23,6 +24,7 @@ from gis_service.web.hotspots import blp as hotspots_blp
 from gis_service.web.maps import blp as maps_blp
 from gis_service.web.ogc import blp as ogc_blp
 from gis_service.web.open311 import blp as open311_blp
+from gis_service.web.read_routing import READ_APPLICATION_NAME, ReadRouter
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.schemas import ProblemSchema
@@ -82,15 +84,34 @@ def _config(settings: Settings) -> dict[str, object]:
     }
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
-    """Build the app. Tests pass their own engine; gunicorn workers build theirs."""
+def _read_router(settings: Settings, engine: Engine, read_engine: Engine | None) -> ReadRouter:
+    if read_engine is None:
+        return ReadRouter(engine)
+    monitor = ReplicaMonitor(engine, read_engine, max_lag_ms=settings.replica_max_lag_ms)
+    return ReadRouter(engine, read_engine, monitor)
+
+
+def _engines(settings: Settings) -> tuple[Engine, Engine | None]:
+    engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
+    read_url = read_database_url(settings)
+    if read_url is None:
+        return engine, None
+    return engine, make_engine(read_url, settings, pool_size=settings.db_pool_size,
+                               application_name=READ_APPLICATION_NAME)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               read_engine: Engine | None = None) -> Flask:
+    """Build the app. Tests pass their own engine (and a replica's, or none); gunicorn workers
+    build theirs from the settings (``DATABASE_READ_URL`` or the embedded replica)."""
     settings = settings or Settings.from_env()
     app = Flask("gis_service")
     app.config.update(_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if engine is None:
-        engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
+        engine, read_engine = _engines(settings)
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
+                                             reads=_read_router(settings, engine, read_engine),
                                              geocode_index=IndexCache(
                                                  streets=load_streets(settings.data_root)))
 
