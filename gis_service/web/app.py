@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import typing as ft
 from flask_smorest import Api
 from sqlalchemy import Engine
 
@@ -13,7 +14,7 @@ from gis_service.db.engine import database_url, make_engine, read_database_url
 from gis_service.db.lag import ReplicaMonitor
 from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
-from gis_service.web import cors, i18n, inbound, problems
+from gis_service.web import cors, i18n, inbound, problems, read_routing
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
 from gis_service.web.coverage import blp as coverage_blp
@@ -24,7 +25,6 @@ from gis_service.web.hotspots import blp as hotspots_blp
 from gis_service.web.maps import blp as maps_blp
 from gis_service.web.ogc import blp as ogc_blp
 from gis_service.web.open311 import blp as open311_blp
-from gis_service.web.read_routing import READ_APPLICATION_NAME, ReadRouter
 from gis_service.web.reports import blp as reports_blp
 from gis_service.web.reverse import blp as reverse_blp
 from gis_service.web.schemas import ProblemSchema
@@ -70,6 +70,13 @@ class ProblemApi(Api):
             self.spec.components.response(name, response, lazy=True)
 
 
+class GisFlask(Flask):
+    """Flask, with a read whose replica connection broke answered again by the primary."""
+
+    def dispatch_request(self) -> ft.ResponseReturnValue:
+        return read_routing.with_primary_fallback(super().dispatch_request)
+
+
 def _config(settings: Settings) -> dict[str, object]:
     return {
         "API_TITLE": "gis-service",
@@ -84,11 +91,12 @@ def _config(settings: Settings) -> dict[str, object]:
     }
 
 
-def _read_router(settings: Settings, engine: Engine, read_engine: Engine | None) -> ReadRouter:
+def _read_router(settings: Settings, engine: Engine,
+                 read_engine: Engine | None) -> read_routing.ReadRouter:
     if read_engine is None:
-        return ReadRouter(engine)
+        return read_routing.ReadRouter(engine)
     monitor = ReplicaMonitor(engine, read_engine, max_lag_ms=settings.replica_max_lag_ms)
-    return ReadRouter(engine, read_engine, monitor)
+    return read_routing.ReadRouter(engine, read_engine, monitor)
 
 
 def _engines(settings: Settings) -> tuple[Engine, Engine | None]:
@@ -97,7 +105,7 @@ def _engines(settings: Settings) -> tuple[Engine, Engine | None]:
     if read_url is None:
         return engine, None
     return engine, make_engine(read_url, settings, pool_size=settings.db_pool_size,
-                               application_name=READ_APPLICATION_NAME)
+                               application_name=read_routing.READ_APPLICATION_NAME)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -105,7 +113,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the app. Tests pass their own engine (and a replica's, or none); gunicorn workers
     build theirs from the settings (``DATABASE_READ_URL`` or the embedded replica)."""
     settings = settings or Settings.from_env()
-    app = Flask("gis_service")
+    app = GisFlask("gis_service")
     app.config.update(_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if engine is None:

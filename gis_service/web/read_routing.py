@@ -11,12 +11,13 @@ the caller.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
-from flask import request
+from flask import g, request
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis_service.db.lag import NO_REPLICA, ReplicaMonitor, ReplicaStatus
 
@@ -28,11 +29,34 @@ _KEY_HEADERS = ("X-API-Key", "Authorization")
 READ_APPLICATION_NAME = "gis-service-read"
 
 
+#: Set on ``flask.g``: the router that gave this request a replica connection; and, once that
+#: connection broke, that the request is being answered again by the primary.
+_SERVED_BY = "gis_replica_router"
+_PRIMARY_ONLY = "gis_primary_only"
+T = TypeVar("T")
+
+
 def is_anonymous_read() -> bool:
     """This request reads only, and without a key (whose holder must see its own writes)."""
-    if any(request.headers.get(header) for header in _KEY_HEADERS):
+    if g.get(_PRIMARY_ONLY) or any(request.headers.get(header) for header in _KEY_HEADERS):
         return False
     return request.method in _READ_METHODS or request.endpoint in _READ_POST_ENDPOINTS
+
+
+def with_primary_fallback(dispatch: Callable[[], T]) -> T:
+    """Run the view; if its replica connection broke mid-read (a killed or restarting standby,
+    a query cancelled by recovery), run it once more on the primary. Only anonymous reads ever
+    get a replica connection, so running the view twice writes nothing twice."""
+    try:
+        return dispatch()
+    except DBAPIError as exc:
+        router: ReadRouter | None = g.pop(_SERVED_BY, None)
+        if router is None or not (isinstance(exc, OperationalError)
+                                  or exc.connection_invalidated):
+            raise
+        router.replica_failed()
+        setattr(g, _PRIMARY_ONLY, True)
+        return dispatch()
 
 
 class ReadRouter:
@@ -72,11 +96,17 @@ class ReadRouter:
             conn = self.replica.connect()
         except OperationalError:
             # Killed or restarting since the last check: tell the monitor, read from the primary.
-            self.monitor.mark_down()
-            self._count(fallback=True)
+            self.replica_failed()
             return None
         self._count(fallback=False)
+        setattr(g, _SERVED_BY, self)
         return conn
+
+    def replica_failed(self) -> None:
+        """A replica connection failed: reads go to the primary until a check finds it back."""
+        if self.monitor is not None:
+            self.monitor.mark_down()
+        self._count(fallback=True)
 
     def _count(self, *, fallback: bool) -> None:
         with self._count_lock:
