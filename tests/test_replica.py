@@ -31,7 +31,7 @@ BATCH = {"items": [{"id": i, "lat": 16.46 + i * 0.001, "lon": 107.59} for i in r
 def app(replica: ReplicaPair) -> Iterator[Flask]:
     app = create_app(replica.settings, engine=replica.engine, read_engine=replica.read_engine)
     yield app
-    services(app).reads.monitor.stop()  # type: ignore[union-attr]  # configured above
+    services(app).reads.dispose_monitor()
 
 
 def services(app: Flask) -> Services:

@@ -115,8 +115,7 @@ class ReadRouter:
             else:
                 self.reads_served += 1
 
-    def dispose(self) -> None:
+    def dispose_monitor(self) -> None:
+        """Stop the monitor's thread (tests and benchmarks that build several apps)."""
         if self.monitor is not None:
             self.monitor.stop()
-        if self.replica is not None:
-            self.replica.dispose()
