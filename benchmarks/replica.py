@@ -10,6 +10,8 @@ database with Huế and the report config (replicated like everything else), the
 3. ``POST /v1/reports`` at full speed for the same time while the primary's
    ``pg_stat_replication.replay_lag`` is sampled every 50 ms: median and p99.
 
+``reads_served`` counts transactions, not requests (a reverse lookup is ~2 plus the pool's ping).
+
 Both servers and both PostgreSQL clusters share this machine's 2 cores (and other engineers'
 work): the replica adds no hardware here, so the ratio measures its overhead, not a gain.
 The last line of output is one JSON object.
