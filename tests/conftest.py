@@ -236,3 +236,16 @@ def history_db(server_url: str, settings: Settings,
         assert summary.rejected <= HISTORY_REPORTS // 200, summary.rejected
         yield HistoryDB(settings, engine, url, history, summary.imported)
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def replica(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Any]:
+    """A primary and its streaming hot standby of their own (tests/replica_pair.py), with Huế,
+    the report config and keys. Skips without the data root (fails in CI)."""
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("DATABASE_URL is set: the embedded clusters are unused")
+    require_data(settings)
+    from tests.replica_pair import replica_pair  # noqa: PLC0415  # only these tests pay
+
+    with replica_pair(tmp_path_factory.mktemp("replica"), settings) as pair:
+        yield pair

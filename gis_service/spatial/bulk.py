@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     Text,
+    bindparam,
     case,
     column,
     func,
@@ -190,6 +191,30 @@ def _run_bulk(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id:
     return _copy_out_rows(data, len(lon))
 
 
+# --- On a read replica: no temporary table (a hot standby refuses them), the points bound as
+# three arrays and unnested, the answer fetched as rows. Batches reach 10,000 points, where
+# this costs a few milliseconds more than COPY; the bulk importer never runs on a replica.
+_FETCHED_ROW = np.dtype([("idx", "i4"), ("commune", "i4"), ("district", "i4"),
+                         ("province", "i4"), ("match", "i2"), ("distance", "f8")])
+
+
+def _run_on_standby(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id: int,
+                    tolerance_m: float) -> np.ndarray:
+    """:func:`_run_bulk`'s answer without writing anything: for a hot standby."""
+    points = func.unnest(
+        bindparam("idx", type_=postgresql.ARRAY(Integer)),
+        bindparam("lon", type_=postgresql.ARRAY(Float)),
+        bindparam("lat", type_=postgresql.ARRAY(Float)),
+    ).table_valued("idx", "lon", "lat").render_derived(name="points")
+    fetched = conn.execute(_output_query(points, generation_id, tolerance_m), {
+        "idx": list(range(len(lon))), "lon": lon.tolist(), "lat": lat.tolist()}).all()
+    return np.array([tuple(row) for row in fetched], dtype=_FETCHED_ROW)
+
+
+def _in_recovery(conn: Connection) -> bool:
+    return bool(conn.execute(select(func.pg_is_in_recovery())).scalar_one())
+
+
 def _snaps_from_rows(conn: Connection, code: str, rows: np.ndarray, count: int) -> list[Snap]:
     """Snap objects in input order; points inside the same commune share one (frozen) Snap."""
     units = unit_refs(conn, np.unique(np.concatenate(
@@ -252,7 +277,8 @@ def snap_points(
     if len(points) <= SMALL_BATCH:
         return [snap_one(conn, "code", lon=x, lat=y, tolerance_m=tolerance, generation_code=gen.code)
                 for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
-    rows = _run_bulk(conn, lon, lat, gen.id, tolerance)
+    run = _run_on_standby if _in_recovery(conn) else _run_bulk
+    rows = run(conn, lon, lat, gen.id, tolerance)
     if not np.array_equal(np.sort(rows["idx"]), np.arange(len(points))):
         raise RuntimeError("the snapping query did not answer every point exactly once")
     return _snaps_from_rows(conn, gen.code, rows, len(points))

@@ -112,6 +112,19 @@ class ReverseCollectionSchema(Schema):
                            validate=validate.Length(equal=1))
 
 
+class ReplicaHealthSchema(Schema):
+    state = fields.String(required=True, metadata={
+        "description": "none (no replica configured), streaming (serving anonymous reads), "
+                       "lagging (behind by more than GIS_REPLICA_MAX_LAG_MS, or not streaming: "
+                       "reads go to the primary), down (unreachable: reads go to the primary)",
+        "enum": ["none", "streaming", "lagging", "down"]})
+    lag_ms = fields.Float(required=True, allow_none=True, metadata={
+        "description": "replay lag in milliseconds as last measured (checked at most once a "
+                       "second); null when no replica or not measured"})
+    lag_bytes = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "WAL the replica has yet to replay, in bytes; null when not measured"})
+
+
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok or degraded"})
     database = fields.String(required=True, metadata={"description": "ok when it answered"})
@@ -119,6 +132,8 @@ class HealthSchema(Schema):
         "description": "the active boundary generation's code, if it has units"})
     checked_s_ago = fields.Float(required=True, metadata={
         "description": "seconds since the database was asked (answers are cached up to 1 s)"})
+    replica = fields.Nested(ReplicaHealthSchema, required=True, metadata={
+        "description": "the read replica, if any (anonymous reads go there while it streams)"})
 
 
 class LivenessSchema(Schema):
