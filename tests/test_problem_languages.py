@@ -154,3 +154,27 @@ def test_lang_is_no_unknown_parameter(client: FlaskClient) -> None:
         assert response.status_code in (200, 400), path
         if response.status_code == 400:  # refused for its own bad value, never for lang
             assert json.loads(response.get_data(as_text=True)).get("field") != "lang", path
+
+
+@pytest.mark.parametrize(("query", "headers", "vietnamese"), [
+    ("", {}, False),  # English unless asked: Open311 clients are programs
+    ("?locale=vi", {}, True),
+    ("?locale=vi_VN", {}, True),
+    ("?locale=en-US", {"Accept-Language": "vi"}, False),
+    ("", {"Accept-Language": "vi-VN,vi;q=0.9"}, True),
+    ("?lang=vi", {}, True),
+])
+def test_open311_services_in_the_asked_language(client: FlaskClient, query: str,
+                                                headers: dict[str, str],
+                                                vietnamese: bool) -> None:
+    response = client.get(f"/open311/v2/services.json{query}", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    roads = next(s for s in response.get_json() if s["service_code"] == "urban_order")
+    if vietnamese:
+        assert roads["service_name"] == "Trật tự đô thị, lấn chiếm vỉa hè, lòng đường"
+        assert roads["description"].endswith(
+            "Xử lý trong vòng 10 ngày làm việc (không tính thứ Bảy, Chủ nhật và ngày lễ).")
+        assert "Urban order and encroached pavements" in roads["keywords"]
+    else:
+        assert roads["service_name"] == "Urban order and encroached pavements"
+        assert "Handled within 10 working days" in roads["description"]

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Response, request
+from flask_babel import get_locale
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -99,9 +100,11 @@ def discovery(fmt: str) -> Response:
 @blp.route(f"/services.{FMT}")
 @blp.doc(**_responses(schema.SERVICES))
 def list_services(fmt: str) -> Response:
-    """The service list: one service per report category."""
+    """The service list: one service per report category, in Vietnamese with ``locale=vi`` (or
+    ``lang=vi``, or ``Accept-Language: vi``), else in English."""
+    vietnamese = str(get_locale() or "en") == "vi"
     with connection() as conn:
-        return _respond("services", open311.list_services(conn), fmt)
+        return _respond("services", open311.list_services(conn, vietnamese=vietnamese), fmt)
 
 
 @blp.route(f"/services/<string:service_code>.{FMT}")
