@@ -100,8 +100,7 @@ def find_collection(conn: Connection, collection_id: str) -> Collection:
     for collection in all_collections(conn):
         if collection.id == collection_id:
             return collection
-    raise NotFound(f"không có tập dữ liệu {collection_id[:80]!r} · no collection "
-                   f"{collection_id[:80]!r}", field="collectionId")
+    raise NotFound(f"no collection {collection_id[:80]!r}", field="collectionId")
 
 
 # -- where the features come from -------------------------------------------------------------

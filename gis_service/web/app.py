@@ -140,5 +140,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     i18n.init_app(app)
     cors.register(app)
     app.before_request(inbound.check_query_and_path)
+    app.before_request(i18n.check_lang)
     problems.register(app)
     return app

@@ -15,6 +15,7 @@ from gis_service.analysis.selection import as_instant
 from gis_service.maps.coverage import CoverageFilters
 from gis_service.maps.hotspots import DEFAULT_RESOLUTION, HotspotFilters
 from gis_service.web.coverage import CoverageArgs
+from gis_service.web.i18n import without_lang
 from gis_service.web.schemas import HotspotArgs
 
 
@@ -22,7 +23,9 @@ class _FormParser(FlaskParser):
     """The pages' own forms send every field, empty ones too: an empty value is no value."""
 
     def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
-        given = MultiDict([(key, value) for key, value in req.args.items(multi=True) if value])
+        # ``lang`` chooses the page's language (web.i18n), it is no argument of the map.
+        given = MultiDict([(key, value) for key, value in without_lang(req.args).items(multi=True)
+                           if value])
         return self._makeproxy(given, schema)
 
 

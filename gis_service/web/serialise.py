@@ -9,6 +9,7 @@ from gis_service.errors import GisError
 from gis_service.spatial.reverse import ReverseResult
 from gis_service.spatial.types import Snap
 from gis_service.unit_ref import UnitRef
+from gis_service.web import problem_details, problem_messages
 
 
 def unit_json(unit: UnitRef) -> dict[str, Any]:
@@ -61,8 +62,9 @@ def reverse_geojson(result: ReverseResult, commune_geometry: dict[str, Any] | No
 
 def error_json(error: GisError) -> dict[str, Any]:
     """A problem document for one item of a batch (the same fields as a whole-request error)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": error.title, "status": error.status,
-                            "detail": error.detail, "code": error.code}
+    body: dict[str, Any] = {"type": "about:blank", "title": problem_messages.title(error.title),
+                            "status": error.status,
+                            "detail": problem_details.translate(error.detail), "code": error.code}
     if error.field is not None:
         body["field"] = error.field
     return body
