@@ -322,3 +322,28 @@ def test_html_pages(client: FlaskClient) -> None:
     assert browser.mimetype == "text/html"
     assert client.get("/ogc/collections", headers={"Accept": "application/json"}).mimetype == \
         "application/json"
+
+
+def test_ward_scorecards_are_a_collection_with_polygons(client: FlaskClient) -> None:
+    """/conf/core/fc-op, fc-limit-response, fc-bbox-response and sf-op on the scorecards: the
+    same cards as /v1/scorecards?by=commune, each with its ward's polygon."""
+    cards = get_json(client, "/v1/scorecards?by=commune")["cells"]
+    body = get_json(client, "/ogc/collections/scorecards-communes/items?limit=1000",
+                    "application/geo+json")
+    assert body["numberMatched"] == len(cards) == body["numberReturned"]
+    by_key = {f["id"]: f for f in body["features"]}
+    for card in cards:
+        feature = by_key[card["key"]]
+        assert feature["properties"]["name"] == card["name"]
+        assert feature["properties"]["volume_reports"] == card["volume"]["reports"]
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    page = get_json(client, "/ogc/collections/scorecards-communes/items?limit=3",
+                    "application/geo+json")
+    assert page["numberReturned"] == 3 and "next" in rels(page)
+    boxed = get_json(client, "/ogc/collections/scorecards-communes/items?bbox="
+                     + ",".join(map(str, CENTRE)), "application/geo+json")
+    assert 0 < boxed["numberMatched"] < len(cards)
+    one = get_json(client, f"/ogc/collections/scorecards-communes/items/{cards[0]['key']}",
+                   "application/geo+json")
+    assert one["properties"] == by_key[cards[0]["key"]]["properties"]
+    problem(client.get("/ogc/collections/scorecards-communes/items?by=agency"), 400, "by")

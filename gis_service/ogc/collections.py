@@ -96,10 +96,10 @@ def _hotspots(resolution: int, categories: Sequence[str]) -> Collection:
         properties=CELL_PROPERTIES)
 
 
-SCORECARD_PROPERTIES = {"key": "string (GSO code)", "name": "string", "setting": "string",
-                        "too_few": "boolean", "rank": "integer",
-                        "volume_reports": "integer", "on_time_rate": "number",
-                        "now": "string", "...": "every column of /v1/scorecards?format=csv"}
+# The leading columns; every column of /v1/scorecards?by=commune&format=csv follows them.
+SCORECARD_PROPERTIES = {"key": "string", "name": "string", "setting": "string",
+                        "too_few": "boolean", "rank": "integer", "volume_reports": "integer",
+                        "now": "string"}
 
 
 def _scorecards() -> Collection:
