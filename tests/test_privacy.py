@@ -221,6 +221,20 @@ def crawl_geocoding(crawl: Crawl, dataset: Dataset) -> None:
     crawl.get("/v1/geocode", "/v1/geocode", q="Phường Vỹ Dạ, Thành phố Huế")
 
 
+def crawl_ogc(crawl: Crawl, dataset: Dataset) -> None:
+    """The OGC API's public reports: every page of the collection (JSON and HTML) and the
+    sampled features one by one."""
+    items = "/ogc/collections/{collectionId}/items"
+    url: str | None = "/ogc/collections/reports/items?limit=10000"
+    while url:
+        body = crawl.get(items, url).get_json()
+        url = next((link["href"].removeprefix("http://localhost") for link in body["links"]
+                    if link["rel"] == "next"), None)
+    crawl.get(items, "/ogc/collections/reports/items", f="html", limit=1000)
+    for public_id in dataset.sample_ids:
+        crawl.get(items + "/{featureId}", f"/ogc/collections/reports/items/{public_id}")
+
+
 def crawl_open311(crawl: Crawl, dataset: Dataset) -> list[dict[str, Any]]:
     """Every Open311 document in JSON and XML; the service requests seen, as JSON."""
     requests: list[dict[str, Any]] = []
@@ -461,6 +475,9 @@ def test_no_public_output_carries_pii_from_free_text(text_app: Flask, text_datas
         crawl_analyses(crawl, res=7, period="week", **{"from": twelve_weeks})
         crawl_geocoding(crawl, dataset)
         crawl_open311(crawl, dataset)
+        ogc = Crawl(client, {})
+        crawl_ogc(ogc, dataset)
+        crawl.bodies.extend(ogc.bodies)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
             "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"}
         for url, body in crawl.bodies:
