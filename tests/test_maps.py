@@ -289,24 +289,6 @@ def test_coverage_page_names_the_method_and_the_flag_model() -> None:
         assert f"significant under-reporting (model: {label})" in page
 
 
-@pytest.mark.parametrize(("path", "query", "field"), [
-    ("/maps/hotspots", {"k": "9"}, "k"),
-    ("/maps/hotspots", {"from": "yesterday"}, "from"),
-    # The page's own form sends empty fields: they are absent, not invalid.
-    ("/maps/hotspots", {"res": "11", "k": "", "category": "", "from": "", "to": ""}, "res"),
-    ("/maps/coverage", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
-    ("/maps/coverage", {"attribution": "guess"}, "attribution"),
-    ("/maps/boundaries", {"generation": "x" * 40}, "generation"),
-])
-def test_bad_parameters_are_400_pages_naming_the_field(client: FlaskClient, path: str,
-                                                       query: dict[str, str], field: str) -> None:
-    """The page with its form and the problem (tests/test_tiled_maps.py checks more)."""
-    response = client.get(path, query_string=query)
-    assert response.status_code == 400, response.get_data(as_text=True)
-    assert response.mimetype == "text/html"
-    assert f"<code>{field}</code>" in response.get_data(as_text=True)
-
-
 def test_the_page_policy_allows_only_the_app_and_the_tile_server() -> None:
     from gis_service.web.maps import page_policy  # noqa: PLC0415  # the app module, only here
 

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -227,7 +227,8 @@ def crawl_ogc(crawl: Crawl, dataset: Dataset) -> None:
     items = "/ogc/collections/{collectionId}/items"
     url: str | None = "/ogc/collections/reports/items?limit=10000"
     while url:
-        body = crawl.get(items, url).get_json()
+        parts = urlsplit(url)
+        body = crawl.get(items, parts.path, **dict(parse_qsl(parts.query))).get_json()
         url = next((link["href"].removeprefix("http://localhost") for link in body["links"]
                     if link["rel"] == "next"), None)
     crawl.get(items, "/ogc/collections/reports/items", f="html", limit=1000)

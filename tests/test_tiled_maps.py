@@ -246,3 +246,21 @@ def test_coverage_page_carries_one_row_per_commune_not_geometry(client: FlaskCli
     row = next(iter(document["values"].values()))
     assert {"name", "rate", "rate_eb", "flag", "colour", "population"} <= set(row)
     assert "coordinates" not in json.dumps(document["values"])
+
+
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/maps/hotspots", {"k": "9"}, "k"),
+    ("/maps/hotspots", {"from": "yesterday"}, "from"),
+    # The page's own form sends empty fields: they are absent, not invalid.
+    ("/maps/hotspots", {"res": "11", "k": "", "category": "", "from": "", "to": ""}, "res"),
+    ("/maps/coverage", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
+    ("/maps/coverage", {"attribution": "guess"}, "attribution"),
+    ("/maps/boundaries", {"generation": "x" * 40}, "generation"),
+])
+def test_bad_parameters_are_400_pages_naming_the_field(client: FlaskClient, path: str,
+                                                       query: dict[str, str], field: str) -> None:
+    """The page with its form and the problem, on the real boundaries."""
+    response = client.get(path, query_string=query)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    assert f"<code>{field}</code>" in response.get_data(as_text=True)
