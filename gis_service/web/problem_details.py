@@ -151,6 +151,10 @@ TEMPLATES: tuple[str, ...] = (
     N_('from must be before to'),
     N_('generation %(code)s cannot be %(status)s: its validity period overlaps another '
        'published generation'),
+    N_('generation %(code)s exists as a %(kind)s generation, not %(wanted)s'),
+    N_('generation %(code)s is a reference boundary set (context only): points are not '
+       'snapped to it'),
+    N_('generation %(code)s is a reference boundary set: it is never %(status)s'),
     N_('geojson needs by=commune'),
     N_('give at least one of commune, district, province'),
     N_('give category codes, separated by commas'),
