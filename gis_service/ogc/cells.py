@@ -77,7 +77,8 @@ def _bbox_polygon(query: ItemsQuery) -> shapely.Geometry | None:
 
 
 def selected(frame: gpd.GeoDataFrame, query: ItemsQuery) -> gpd.GeoDataFrame:
-    """The cells the query's bbox and class filter pick, in cell order."""
+    """The rows (cells, or any frame of lon/lat geometries) the query's bbox and class filter
+    pick, in the frame's order."""
     box = _bbox_polygon(query)
     if box is not None:
         frame = frame.iloc[np.sort(frame.sindex.query(box, predicate="intersects"))]
@@ -86,7 +87,8 @@ def selected(frame: gpd.GeoDataFrame, query: ItemsQuery) -> gpd.GeoDataFrame:
     return frame
 
 
-def _coordinates(geometry: shapely.Geometry, crs: Crs) -> Any:
+def geojson_geometry(geometry: shapely.Geometry, crs: Crs) -> Any:
+    """A lon/lat geometry as a GeoJSON geometry object in ``crs`` (its axis order)."""
     out = geometry
     if crs.srid != 4326:
         out = reproject(geometry, 4326, crs.srid)
@@ -98,7 +100,7 @@ def _coordinates(geometry: shapely.Geometry, crs: Crs) -> Any:
 def _features(frame: gpd.GeoDataFrame, crs: Crs) -> Iterator[dict[str, Any]]:
     for row in frame.itertuples(index=False):
         yield {"type": "Feature", "id": row.cell,
-               "geometry": _coordinates(row.geometry, crs),
+               "geometry": geojson_geometry(row.geometry, crs),
                "properties": {"cell": row.cell, "count": int(row.count),
                               "z": round(float(row.z), 4), "p": round(float(row.p), 6),
                               "p_fdr": round(float(row.p_fdr), 6), "class": row.cls}}

@@ -1,0 +1,266 @@
+"""The tiled map pages without a browser: light pages with no cell geometry, compressed and
+cached; cells as tiles that name their ward; bad parameters shown on the page with its form;
+Vietnamese first, English on request. The browser tests are in tests/test_maps_browser.py."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from typing import Any
+
+import h3
+import mapbox_vector_tile
+import pytest
+import shapely
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gis_service.boundaries.frames import units_frame
+from gis_service.tiled_maps.cells import CellFilters, cell_frame, with_wards
+from gis_service.tiles.grid import TileId, lonlat_bounds
+from gis_service.web import create_app
+from tests.conftest import HistoryDB
+from tests.test_maps import require_assets
+
+#: The documents a page loads before its tiles: itself, its scripts and stylesheets.
+PAGE_BUDGET_BYTES = 500_000
+CONFIG = re.compile(r'<script type="application/json" id="map-config">(.*?)</script>', re.S)
+LOADED = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def app(history_db: HistoryDB) -> Flask:
+    require_assets()
+    return create_app(history_db.settings, engine=history_db.engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def page(client: FlaskClient, url: str, status: int = 200, **headers: str) -> str:
+    response = client.get(url, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def config_of(html: str) -> dict[str, Any]:
+    found = CONFIG.search(html)
+    assert found, "no map-config document"
+    document: dict[str, Any] = json.loads(found.group(1))
+    return document
+
+
+def weight(client: FlaskClient, url: str, *, gzipped: bool) -> dict[str, int]:
+    """Bytes sent for the page and each script and stylesheet it loads (as sent: gzipped or
+    not)."""
+    headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+    response = client.get(url, headers=headers)
+    sizes = {url: len(response.data)}
+    html = gzip.decompress(response.data).decode() if gzipped else response.get_data(as_text=True)
+    for asset in LOADED.findall(html):
+        if asset.startswith("data:"):
+            continue
+        loaded = client.get(asset, headers=headers)
+        assert loaded.status_code == 200, asset
+        sizes[asset] = len(loaded.data)
+    return sizes
+
+
+@pytest.mark.parametrize("res", ["7", "8", "9", "10"])
+def test_the_hotspot_page_is_light_at_every_resolution(client: FlaskClient, res: str) -> None:
+    for gzipped in (False, True):
+        sizes = weight(client, f"/maps/hotspots?res={res}", gzipped=gzipped)
+        print(f"res {res} {'gzip' if gzipped else 'raw'}: {sum(sizes.values()):,} bytes", sizes)
+        assert sum(sizes.values()) <= PAGE_BUDGET_BYTES, sizes
+    html = page(client, f"/maps/hotspots?res={res}")
+    document = config_of(html)
+    # No cell geometry in the page: the cells are tiles of the page's own filters.
+    assert "cells" not in json.dumps(document.get("values", {}))
+    assert document["cells_url"].startswith("/maps/hotspots/tiles/{z}/{x}/{y}.mvt?")
+    assert f"res={res}" in document["cells_url"]
+    assert len(html) < 60_000
+    assert html.count("Polygon") <= 1  # the province outline only
+
+
+def test_pages_and_assets_are_compressed_and_cached(client: FlaskClient) -> None:
+    for url in ("/maps/hotspots?res=8", "/assets/maps/leaflet/dist/leaflet.js",
+                "/assets/maps/gis/tiled-map.js", "/maps/boundaries", "/maps/coverage"):
+        response = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200, url
+        assert response.headers["Content-Encoding"] == "gzip", url
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert response.cache_control.max_age and response.cache_control.max_age >= 60, url
+        etag = response.headers["ETag"]
+        again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304, url
+        plain = client.get(url)
+        assert "Content-Encoding" not in plain.headers and plain.headers["ETag"] != etag
+
+
+def test_the_page_says_which_view_it_shows_and_links_the_other(client: FlaskClient) -> None:
+    html = page(client, "/maps/hotspots?res=8")
+    view = re.search(r'<p class="gis-view" id="gis-view">(.*?)</p>', html, re.S)
+    assert view and "dân số" in view.group(1)  # excess over residents, in Vietnamese
+    link = re.search(r'<a href="(\?[^"]*)">', view.group(1))
+    assert link and "measure=count" in link.group(1)
+    raw = page(client, "/maps/hotspots" + link.group(1).replace("&amp;", "&"))
+    assert "measure=excess" in raw or "measure=" not in re.sub(r"&amp;", "&", raw.split(
+        'id="gis-view"')[1].split("</p>")[0])
+    assert "diện tích" in raw.split('id="gis-view"')[1].split("</p>")[0]
+
+
+def test_the_panel_states_the_inference_the_minimum_and_the_scale(client: FlaskClient) -> None:
+    html = page(client, "/maps/hotspots?min_count=7&lang=en")
+    facts = re.search(r'<p class="gis-facts">(.*?)</p>', html, re.S)
+    assert facts, html[:3000]
+    text = facts.group(1)
+    assert "minimum count 7" in text and "Inference:" in text and "scale" in text
+    assert "H3 resolution" in text
+    emerging = page(client, "/maps/emerging?res=7&lang=en")
+    facts = re.search(r'<p class="gis-facts">(.*?)</p>', emerging, re.S)
+    assert facts and "periods of a month" in facts.group(1)
+    assert "minimum count 5" in facts.group(1) or "minimum count" in facts.group(1)
+
+
+def test_pages_are_vietnamese_first_with_numbers_the_vietnamese_way(client: FlaskClient) -> None:
+    vi = page(client, "/maps/hotspots?res=8")
+    assert '<html lang="vi">' in vi and "Điểm nóng" in vi
+    reports = re.search(r'<p class="gis-facts">([\d.]+) ', vi)
+    assert reports and "." in reports.group(1)  # 37.000, not 37,000
+    en = page(client, "/maps/hotspots?res=8&lang=en")
+    assert '<html lang="en">' in en and "Hot spots of reports" in en
+    assert page(client, "/maps/hotspots?res=8", **{"Accept-Language": "en"}).count(
+        "Hot spots of reports") >= 1
+
+
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/maps/hotspots", "res=6", "res"),
+    ("/maps/hotspots", "resolution=9", "resolution"),
+    ("/maps/hotspots", "measure=rate", "measure"),
+    ("/maps/hotspots", "from=2026-01-01&to=2025-01-01", "from"),
+    ("/maps/hotspots", "category=no_such_category", "category"),
+    ("/maps/hotspots", "seed=3", "seed"),
+    ("/maps/emerging", "period=day", "period"),
+    ("/maps/coverage", "model=guess", "model"),
+    ("/maps/coverage", "colour=red", "colour"),
+    ("/maps/boundaries", "generation=1999", "generation"),
+])
+def test_bad_parameters_are_shown_on_the_page_with_its_form(client: FlaskClient, path: str,
+                                                            query: str, field: str) -> None:
+    for lang, words in (("vi", "không thể dùng"), ("en", "could not be used")):
+        html = page(client, f"{path}?{query}&lang={lang}", status=400)
+        problems = re.search(r'<div class="gis-problems" role="alert">(.*?)</div>', html, re.S)
+        assert problems and f"<code>{field}</code>" in problems.group(1), html[:3000]
+        assert words in problems.group(1)
+        assert '<form method="get"' in html
+        name = field if field in ("res", "measure", "from", "category", "period", "model",
+                                  "generation") else None
+        if name:
+            assert re.search(rf'name="{name}"[^>]*aria-invalid="true"', html), name
+
+
+def test_cell_tiles_carry_the_ward_of_every_cell(client: FlaskClient,
+                                                 history_db: HistoryDB) -> None:
+    with history_db.engine.connect() as conn:
+        frame = cell_frame(conn, CellFilters(resolution=9))
+    hot = frame[frame["cls"].str.startswith("hot")]
+    assert len(hot) and (hot["ward"] != "").all()
+    cell = hot.iloc[0]
+    lat, lng = h3.cell_to_latlng(cell["cell"])
+    z = 13
+    tile = _tile_of(lng, lat, z)
+    response = client.get(f"/maps/hotspots/tiles/{z}/{tile.x}/{tile.y}.mvt?res=9")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.mapbox-vector-tile"
+    features = mapbox_vector_tile.decode(response.data)["cells"]["features"]
+    by_cell = {f["properties"]["cell"]: f["properties"] for f in features}
+    assert by_cell[cell["cell"]]["ward"] == cell["ward"]
+    assert by_cell[cell["cell"]]["class"] == cell["cls"]
+    assert all(p["ward"] and p["ward_code"] for p in by_cell.values())
+    assert client.get(f"/maps/hotspots/tiles/{z}/{tile.x}/{tile.y}.mvt?res=6").status_code == 400
+
+
+def _tile_of(lon: float, lat: float, z: int) -> TileId:
+    import math  # noqa: PLC0415
+
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    tile = TileId(z, x, y)
+    west, south, east, north = lonlat_bounds(tile)
+    assert west <= lon <= east and south <= lat <= north
+    return tile
+
+
+def test_a_cell_is_in_the_ward_holding_its_centre() -> None:
+    wards = units_frame_like()
+    cells = [h3.latlng_to_cell(16.425, 107.525, 9), h3.latlng_to_cell(16.425, 107.575, 9),
+             h3.latlng_to_cell(16.0, 107.0, 9)]
+    frame = with_wards(_cells(cells), wards)
+    # The last is in neither: the nearest ward names it.
+    assert frame["ward"].tolist() == ["Phường A", "Xã B", "Phường A"]
+    assert frame["ward_code"].tolist() == ["a", "b", "a"]
+
+
+def units_frame_like() -> Any:
+    import geopandas as gpd  # noqa: PLC0415
+
+    return gpd.GeoDataFrame({"code": ["a", "b"], "name": ["Phường A", "Xã B"]},
+                            geometry=[shapely.box(107.50, 16.40, 107.55, 16.45),
+                                      shapely.box(107.55, 16.40, 107.60, 16.45)], crs=4326)
+
+
+def _cells(cells: list[str]) -> Any:
+    import geopandas as gpd  # noqa: PLC0415
+
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)])
+                for c in cells]
+    return gpd.GeoDataFrame({"cell": cells}, geometry=polygons, crs=4326)
+
+
+def test_base_layer_has_ward_labels_and_the_outline(client: FlaskClient,
+                                                    history_db: HistoryDB) -> None:
+    document = config_of(page(client, "/maps/boundaries"))
+    with history_db.engine.connect() as conn:
+        wards = units_frame(conn)
+    labels = {label["code"]: label for label in document["base"]["labels"]}
+    assert set(labels) == set(wards["code"])
+    for row in wards.itertuples():
+        label = labels[row.code]
+        assert label["name"] == row.name
+        assert row.geometry.covers(shapely.Point(label["lon"], label["lat"]))
+    assert document["base"]["outline"]["type"] in ("LineString", "MultiLineString")
+    assert document["wards_url"] == "/tiles/boundaries-2025/{z}/{x}/{y}.mvt"
+    assert document["labelMinZoom"] == 12
+    old = config_of(page(client, "/maps/boundaries?generation=2019"))
+    assert len(old["base"]["labels"]) == 152
+
+
+def test_coverage_page_carries_one_row_per_commune_not_geometry(client: FlaskClient) -> None:
+    document = config_of(page(client, "/maps/coverage"))
+    assert len(document["values"]) == 40
+    row = next(iter(document["values"].values()))
+    assert {"name", "rate", "rate_eb", "flag", "colour", "population"} <= set(row)
+    assert "coordinates" not in json.dumps(document["values"])
+
+
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/maps/hotspots", {"k": "9"}, "k"),
+    ("/maps/hotspots", {"from": "yesterday"}, "from"),
+    # The page's own form sends empty fields: they are absent, not invalid.
+    ("/maps/hotspots", {"res": "11", "k": "", "category": "", "from": "", "to": ""}, "res"),
+    ("/maps/coverage", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
+    ("/maps/coverage", {"attribution": "guess"}, "attribution"),
+    ("/maps/boundaries", {"generation": "x" * 40}, "generation"),
+])
+def test_bad_parameters_are_400_pages_naming_the_field(client: FlaskClient, path: str,
+                                                       query: dict[str, str], field: str) -> None:
+    """The page with its form and the problem, on the real boundaries."""
+    response = client.get(path, query_string=query)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    assert f"<code>{field}</code>" in response.get_data(as_text=True)
