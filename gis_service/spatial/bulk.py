@@ -195,7 +195,8 @@ def _run_bulk(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id:
 # three arrays and unnested, the answer fetched as rows. Batches reach 10,000 points, where
 # this costs a few milliseconds more than COPY; the bulk importer never runs on a replica.
 _FETCHED_ROW = np.dtype([("idx", "i4"), ("commune", "i4"), ("district", "i4"),
-                         ("province", "i4"), ("match", "i2"), ("distance", "f8")])
+                         ("province", "i4"), ("match", "i2"), ("distance", "f8"),
+                         ("outside_ward", "i4"), ("outside_province", "i4")])
 
 
 def _run_on_standby(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id: int,
