@@ -156,7 +156,7 @@ def nearest_rule(located: FromClause, generation_id: ColumnElement[Any],
     )
     # The tolerance is applied to the one nearest piece, so each distance is computed once.
     within = nearest.c.distance_m <= tolerance_m
-    elsewhere = service_area.elsewhere(where, case((within, nearest.c.distance_m)))
+    elsewhere = service_area.elsewhere(where)
     return select(
         misses.c.idx,
         case((and_(within, ~elsewhere), nearest.c.unit_id)).label("unit_id"),

@@ -89,6 +89,9 @@ class Context:
     covered: ColumnElement[bool]
     #: On water: the distance to the other province's nearest unit.
     other_distance_m: ColumnElement[Any]
+    #: On water, with that unit within the tolerance: the distance to the home province's
+    #: nearest reference unit (NULL when none is within the tolerance).
+    home_distance_m: ColumnElement[Any]
 
 
 def _covering(ref: ColumnElement[Any], point: ColumnElement[Any]) -> tuple[FromClause, FromClause]:
@@ -127,35 +130,67 @@ def _home_reference_id(ref: ColumnElement[Any], home: ColumnElement[Any]) -> Col
                    admin_unit.c.code == home).limit(ONE).scalar_subquery())
 
 
+def _near_pieces(ref: ColumnElement[Any], point: ColumnElement[Any], *,
+                 lat: ColumnElement[Any], tolerance_m: ColumnElement[Any], name: str
+                 ) -> tuple[FromClause, FromClause, ColumnElement[Any], ColumnElement[bool]]:
+    """The reference pieces (and their units) the index finds within the tolerance of point,
+    with the geography distance to each (left to the ORDER BY: it is the costly step)."""
+    part, unit = admin_unit_part.alias(f"{name}_part"), admin_unit.alias(f"{name}_unit")
+    distance = func.ST_Distance(part.c.geog, sql_cast(point, GEOGRAPHY))
+    near = and_(part.c.generation_id == ref,
+                func.ST_DWithin(part.c.geom, point, prefilter_radius_deg(lat, tolerance_m)))
+    return part, unit, distance, near
+
+
 def _nearest_other(ref: ColumnElement[Any], home: ColumnElement[Any], point: ColumnElement[Any],
                    *, lat: ColumnElement[Any], tolerance_m: ColumnElement[Any],
                    around: FromClause) -> FromClause:
     """On water: the nearest unit of *another* province within the tolerance (wards first).
 
-    Only other provinces' pieces are measured (the geography distance to a reference piece is
-    the costly step, so it is left to the ORDER BY, after the join has dropped Huế's pieces):
+    Only other provinces' pieces are measured here (after the join has dropped Huế's pieces):
     water off Huế's own coast, far from any other province, costs an index probe. The tolerance
-    is applied to the one nearest; whether it is nearer than Huế's nearest commune is decided
-    after (see :func:`elsewhere`).
+    is applied to the one nearest; whether it is nearer than Huế's own nearest reference unit is
+    decided after (see :func:`_nearest_home` and :func:`elsewhere`).
     """
-    part, unit = admin_unit_part.alias("ref_near"), admin_unit.alias("ref_near_unit")
+    part, unit, distance, near = _near_pieces(ref, point, lat=lat, tolerance_m=tolerance_m,
+                                              name="ref_near")
     home_id = _home_reference_id(ref, home)
-    distance = func.ST_Distance(part.c.geog, sql_cast(point, GEOGRAPHY))
     return (select(part.c.unit_id, distance.label("distance_m"))
             .join(unit, unit.c.id == part.c.unit_id)
-            .where(around.c.kind == _WATER, part.c.generation_id == ref,
-                   func.ST_DWithin(part.c.geom, point, prefilter_radius_deg(lat, tolerance_m)),
+            .where(around.c.kind == _WATER, near,
                    unit.c.id != home_id, unit.c.parent_id.is_distinct_from(home_id))
             .order_by(millimetres(distance), (part.c.level == COMMUNE).desc(), part.c.unit_id)
             .limit(ONE).lateral("ref_nearest"))
+
+
+def _nearest_home(ref: ColumnElement[Any], home: ColumnElement[Any], point: ColumnElement[Any],
+                  *, lat: ColumnElement[Any], tolerance_m: ColumnElement[Any],
+                  other: FromClause) -> FromClause:
+    """On water with another province's unit within the tolerance: the distance to the home
+    province's nearest reference unit (its ward or its outline), to say whose water it is.
+
+    The same reference boundaries on both sides: the service generation's communes (2019 in
+    particular) may stop short of the coast the reference draws, and measuring Huế by them
+    would hand Huế's own coastal water to a neighbour whose outline is merely nearer than a
+    2019 commune. Measured only for the few points the gate lets through (the condition on
+    ``other`` is a one-time filter of the lateral).
+    """
+    part, unit, distance, near = _near_pieces(ref, point, lat=lat, tolerance_m=tolerance_m,
+                                              name="ref_home")
+    home_id = _home_reference_id(ref, home)
+    return (select(distance.label("distance_m"))
+            .join(unit, unit.c.id == part.c.unit_id)
+            .where(other.c.distance_m <= tolerance_m, near,
+                   or_(unit.c.id == home_id, unit.c.parent_id == home_id))
+            .order_by(millimetres(distance)).limit(ONE).lateral("ref_home_nearest"))
 
 
 def context(points: FromClause, generation_id: ColumnElement[Any],
             tolerance_m: ColumnElement[Any]) -> Context:
     """The reference context of ``points`` (columns ``lon``, ``lat``) for generation_id.
 
-    ``elsewhere`` still leaves one question to the caller, who knows the nearest Huế commune:
-    on water, another province's unit counts only when it is nearer (see :func:`elsewhere`).
+    On water, another province's unit counts only when it is nearer than the home province's
+    nearest reference unit (see :func:`elsewhere`).
     """
     ref, home = reference_id(generation_id), home_province_code(generation_id)
     point = point_of(points.c.lon, points.c.lat)
@@ -164,11 +199,13 @@ def context(points: FromClause, generation_id: ColumnElement[Any],
     around = _surrounding(ref, point, covering)
     nearest = _nearest_other(ref, home, point, lat=points.c.lat, tolerance_m=tolerance_m,
                              around=around)
+    own = _nearest_home(ref, home, point, lat=points.c.lat, tolerance_m=tolerance_m,
+                        other=nearest)
     near = case((nearest.c.distance_m <= tolerance_m, nearest.c.unit_id))
     unit, parent = admin_unit.alias("ref_unit"), admin_unit.alias("ref_parent")
     province_code = case((unit.c.level == PROVINCE, unit.c.code), else_=parent.c.code)
     joined = (points.outerjoin(in_ward, TRUE).outerjoin(in_province, TRUE)
-              .outerjoin(around, TRUE).outerjoin(nearest, TRUE)
+              .outerjoin(around, TRUE).outerjoin(nearest, TRUE).outerjoin(own, TRUE)
               .outerjoin(unit, unit.c.id == func.coalesce(covering, near))
               .outerjoin(parent, parent.c.id == unit.c.parent_id))
     known = and_(ref.is_not(None), home.is_not(None))
@@ -177,15 +214,16 @@ def context(points: FromClause, generation_id: ColumnElement[Any],
     # the window) the nearest rule stands.
     foreign = and_(covering.is_(None), around.c.kind == _FOREIGN_LAND)
     return Context(joined, unit.c.id, other, and_(known, foreign), covering.is_not(None),
-                   nearest.c.distance_m)
+                   nearest.c.distance_m, own.c.distance_m)
 
 
-def elsewhere(where: Context, home_distance_m: ColumnElement[Any]) -> ColumnElement[bool]:
-    """In another province: on its land, or on water nearer to it than to Huế's nearest commune
-    (NULL when none is within the tolerance)."""
+def elsewhere(where: Context) -> ColumnElement[bool]:
+    """In another province: on its land, or on water nearer to its nearest reference unit than
+    to Huế's (both measured on the reference boundaries, both within the tolerance)."""
     on_land = and_(where.other, where.covered)
     at_sea = and_(where.other, ~where.covered,
-                  or_(home_distance_m.is_(None), where.other_distance_m < home_distance_m))
+                  or_(where.home_distance_m.is_(None),
+                      where.other_distance_m < where.home_distance_m))
     return or_(on_land, at_sea)
 
 
