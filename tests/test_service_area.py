@@ -150,6 +150,61 @@ def test_offshore_within_the_tolerance_is_the_nearest_hue_commune(hue_conn: Conn
         assert snap.distance_m == pytest.approx(item.distance_m, rel=0.02, abs=5.0)
 
 
+# The sea off the Hải Vân pass, where Huế's and Đà Nẵng's coasts are both within reach.
+HAI_VAN_SEA = (108.10, 16.10, 108.30, 16.30)
+SEA_MARGIN_M = 50.0  # nearer one province than the other by at least this, and within reach
+
+
+def _reference_near(conn: Connection, province: str) -> BaseGeometry:
+    """A province's reference wards and outline near the pass (UTM 48N): the units its water
+    is measured to."""
+    box = func.ST_MakeEnvelope(*HAI_VAN_SEA, 4326)
+    parent = admin_unit.alias("parent")
+    rows = conn.execute(
+        select(func.ST_AsBinary(admin_unit.c.geom))
+        .outerjoin(parent, parent.c.id == admin_unit.c.parent_id)
+        .where(admin_unit.c.generation_id == by_code(conn, "vn2025").id,
+               admin_unit.c.geom.op("&&")(box),
+               ((admin_unit.c.level == "province") & (admin_unit.c.code == province))
+               | ((admin_unit.c.level == "commune") & (parent.c.code == province)))).all()
+    return metric(shapely.union_all([shapely.from_wkb(bytes(wkb)) for (wkb,) in rows]))
+
+
+@pytest.mark.parametrize("generation_code", ["2019", "2025"])
+def test_sea_between_two_provinces_goes_to_the_nearer_by_the_reference(
+        hue_conn: Connection, shapes: Shapes, generation_code: str) -> None:
+    """Whose water a point is in is measured on the reference boundaries on both sides, never
+    Huế's 2019 commune (which stops short of the coast the reference draws, ~1.2 km at Lăng
+    Cô) against Đà Nẵng's outline: the point off Lăng Cô below was Đà Nẵng's until that was
+    fixed."""
+    hue, da_nang = _reference_near(hue_conn, "46"), _reference_near(hue_conn, "48")
+    rng = np.random.default_rng(48)
+    lon = rng.uniform(HAI_VAN_SEA[0], HAI_VAN_SEA[2], 4000)
+    lat = rng.uniform(HAI_VAN_SEA[1], HAI_VAN_SEA[3], 4000)
+    cases: dict[str, list[LonLat]] = {"46": [LonLat(108.16296, 16.18998)], "48": []}
+    for x, y in zip(lon, lat, strict=True):
+        point = shapely.Point(_TO_METRIC.transform(x, y))
+        to_hue, to_da_nang = hue.distance(point), da_nang.distance(point)
+        if not shapes.water.buffer(-SEA_MARGIN_M).covers(point) or max(
+                to_hue, to_da_nang) > 2000.0 - SEA_MARGIN_M:
+            continue  # on land, or not within reach of both
+        if abs(to_hue - to_da_nang) > SEA_MARGIN_M:
+            cases["46" if to_hue < to_da_nang else "48"].append(LonLat(float(x), float(y)))
+    assert len(cases["46"]) >= 5 and len(cases["48"]) >= 5, cases
+    points = cases["46"] + cases["48"]
+    snaps = [snap_point(hue_conn, p, generation=generation_code) for p in points]
+    assert snap_points(hue_conn, points, generation=generation_code) == snaps
+    for point, snap in zip(points, snaps, strict=True):
+        if point in cases["46"]:
+            # Huế's: the nearest rule (inside where the official wards take in the water).
+            assert snap.match in ("inside", "nearest", "outside"), (point, snap)
+            assert snap.outside_province is None, (point, snap)
+        else:
+            assert snap.match == "outside_service_area", (point, snap)
+            assert snap.outside_province.code == "48", (point, snap)
+    assert any(s.match == "nearest" for s in snaps[:len(cases["46"])])
+
+
 @pytest.mark.parametrize("point", [LonLat(107.55, 16.60), LonLat(107.85, 16.30),
                                    LonLat(107.70, 16.50)])
 def test_the_lagoon_is_inside_hue(hue_conn: Connection, point: LonLat) -> None:
