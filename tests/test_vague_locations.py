@@ -363,3 +363,17 @@ def test_the_library_geocoder_reads_streets_as_the_http_api_does(
     assert [(r.precision, r.unit.code, r.street_name) for r in library] == [
         (r["precision"], r["unit"]["code"], r.get("street_name")) for r in http]
     assert library[0].precision == "district" and library[0].street_name
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("typed", ["16.4655, 107.5960", "16°27'56\"N 107°35'46\"E"])
+def test_the_library_geocoder_reads_typed_coordinates_as_the_http_api_does(
+        client: FlaskClient, reports_db: ReportsDB, typed: str) -> None:
+    from gis_service import api  # noqa: PLC0415 (the library surface, as a notebook imports it)
+
+    with reports_db.engine.connect() as conn:
+        (point,) = api.geocode(conn, typed)
+    (http,) = client.get("/v1/geocode", query_string={"q": typed}).get_json()["results"]
+    assert (point.precision, point.confidence) == ("point", 1.0)
+    assert (point.lat, point.lon) == pytest.approx((16.4655, 107.596), abs=2e-4)  # 35'46" is 107.59611
+    assert (point.unit.code, point.generation) == (http["unit"]["code"], "2025")
