@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gis_service.cli.context import AppContext
-from gis_service.db import migrate
+from gis_service.db import migrate, partitions
 from gis_service.db.cluster import Cluster, ClusterError
 from gis_service.db.replica import StandbyCluster
 
@@ -113,3 +113,22 @@ def downgrade(app: AppContext, revision: str) -> None:
     """Revert migrations down to REVISION (default: base, an empty schema)."""
     migrate.downgrade(app.engine, revision)
     click.echo(f"database at revision {migrate.current_revision(app.engine)}")
+
+
+@db.command("partitions")
+@click.option("--create", is_flag=True, help="Create the missing partitions (else only list).")
+@click.option("--years-ahead", type=click.IntRange(0, 20), default=partitions.YEARS_AHEAD,
+              show_default=True, help="Partitions through this many years past the current one.")
+@click.pass_obj
+def partitions_(app: AppContext, create: bool, years_ahead: int) -> None:
+    """List the yearly partitions of reports; with --create, make the missing ones.
+
+    Reports outside every yearly partition wait in the default partition; creating their
+    year's partition moves them into it.
+    """
+    with app.engine.begin() as conn:
+        made = partitions.ensure_report_partitions(conn, years_ahead=years_ahead) if create else []
+        listed = partitions.list_partitions(conn)
+    for part in listed:
+        click.echo(f"{part.name}\t{part.bounds}\t~{part.rows} rows")
+    click.echo(f"created {len(made)} partition(s){': ' + ', '.join(made) if made else ''}")

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 from gis_service.config import PROJECT_ROOT
+from gis_service.db.partitions import ensure_if_partitioned
 
 
 def alembic_config() -> Config:
@@ -17,11 +18,13 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the latest)."""
+    """Bring the database to ``revision`` (default: the latest), with the reports'
+    partitions through next year."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        ensure_if_partitioned(connection)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

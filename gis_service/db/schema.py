@@ -289,11 +289,23 @@ jurisdiction_rule = Table(
           postgresql_where=text("area_kind <> 'unit'")),
 )
 
+# Every report's id and public id, unique across the partitions of ``report`` (migration 0008,
+# gis_service/db/partitions.py): what the tables about reports point their foreign keys at.
+# Triggers on report keep it; nothing else writes it.
+report_key = Table(
+    "report_key",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("public_id", Text, nullable=False, unique=True),
+)
+
+# Partitioned by year of created_at (migration 0008): the primary key includes the partition
+# key, as PostgreSQL requires; report_key keeps the ids unique on their own.
 report = Table(
     "report",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("public_id", Text, nullable=False, unique=True),
+    Column("public_id", Text, nullable=False),
     Column("category", Text, ForeignKey("category.code"), nullable=False),
     Column("description", Text, nullable=False, server_default=""),
     Column("channel", Text, nullable=False),
@@ -324,14 +336,14 @@ report = Table(
     Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
     # NULL when no rule matched and the commune's People's Committee took it by default.
     Column("routing_rule_id", Integer, ForeignKey("jurisdiction_rule.id", ondelete="SET NULL")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), primary_key=True, server_default=func.now()),
     Column("due_at", DateTime(timezone=True)),
     Column("first_response_at", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("escalated_at", DateTime(timezone=True)),
     Column("satisfaction", SmallInteger),
-    Column("duplicate_of", BigInteger, ForeignKey("report.id")),
+    Column("duplicate_of", BigInteger, ForeignKey("report_key.id")),
     Column("import_batch", Text),
     # The public record (migration 0007): the redacted public text that search reads, an
     # agency's edit or hiding of the public text (the originals above never change), the team
@@ -374,13 +386,17 @@ report = Table(
           postgresql_using="gin", postgresql_ops={"immutable_unaccent": "gin_trgm_ops"}),
     # Tiles' and OGC items' envelopes (migration 0007).
     Index("ix_report_geom", "geom", postgresql_using="gist"),
+    # Lookups by public id; its uniqueness is report_key's (migration 0008).
+    Index("ix_report_public_id", "public_id"),
+    ForeignKeyConstraint(["id"], ["report_key.id"], name="fk_report_id"),
+    postgresql_partition_by="RANGE (created_at)",
 )
 
 # Private: never joined into a public response, export, map or feed.
 report_contact = Table(
     "report_contact",
     metadata,
-    Column("report_id", BigInteger, ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
+    Column("report_id", BigInteger, ForeignKey("report_key.id", ondelete="CASCADE"), primary_key=True),
     Column("name", Text),
     Column("phone", Text),
     Column("email", Text),
@@ -391,7 +407,7 @@ report_event = Table(
     "report_event",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("report_id", BigInteger, ForeignKey("report.id"), nullable=False),
+    Column("report_id", BigInteger, ForeignKey("report_key.id"), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("actor", Text, nullable=False),
     Column("kind", Text, nullable=False),
@@ -415,7 +431,7 @@ report_event = Table(
 report_rating = Table(
     "report_rating",
     metadata,
-    Column("report_id", BigInteger, ForeignKey("report.id", ondelete="CASCADE"), primary_key=True),
+    Column("report_id", BigInteger, ForeignKey("report_key.id", ondelete="CASCADE"), primary_key=True),
     Column("resolution", SmallInteger, primary_key=True),
     Column("satisfaction", SmallInteger, nullable=False),
     Column("rated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -460,7 +476,7 @@ idempotency_key = Table(
     Column("request_hash", Text, nullable=False),
     Column("status_code", SmallInteger, nullable=False),
     Column("response", JSONB, nullable=False),
-    Column("report_id", BigInteger, ForeignKey("report.id")),
+    Column("report_id", BigInteger, ForeignKey("report_key.id")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -503,7 +519,7 @@ notification = Table(
     # The same on every attempt: receivers drop repeats by it.
     Column("delivery_id", Uuid, nullable=False, unique=True, server_default=func.gen_random_uuid()),
     Column("event_id", BigInteger, ForeignKey("report_event.id"), nullable=False),
-    Column("report_id", BigInteger, ForeignKey("report.id"), nullable=False),
+    Column("report_id", BigInteger, ForeignKey("report_key.id"), nullable=False),
     Column("agency_id", Integer, ForeignKey("agency.id"), nullable=False),
     Column("channel", Text, nullable=False),
     Column("target", Text, nullable=False),
@@ -535,7 +551,7 @@ notification = Table(
 overdue_notice = Table(
     "overdue_notice",
     metadata,
-    Column("report_id", BigInteger, ForeignKey("report.id"), primary_key=True),
+    Column("report_id", BigInteger, ForeignKey("report_key.id"), primary_key=True),
     Column("due_at", DateTime(timezone=True), primary_key=True),
     Column("noticed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
