@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Connection, and_, func, literal, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, select, true
 
 from gis_service.analysis.periods import Period
 from gis_service.analysis.selection import ReportSelection
@@ -82,11 +82,16 @@ def cell_counts(conn: Connection, resolution: int, selection: ReportSelection) -
     >>> int(found.counts.sum())  # doctest: +SKIP
     2113
     """
-    cell = _cell_column(resolution)
-    stmt = select(cell, func.count()).where(_conditions(selection)).group_by(cell)
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(cell_counts_query(resolution, selection)).all()
     return CellCounts(cells=np.array([row[0] for row in rows], dtype=np.int64),
                       counts=np.array([row[1] for row in rows], dtype=np.int64))
+
+
+def cell_counts_query(resolution: int, selection: ReportSelection) -> Select[Any]:
+    """:func:`cell_counts`'s statement: bounded in time, it reads only the partitions of
+    reports its bounds overlap (tests/test_partitions.py shows the plan)."""
+    cell = _cell_column(resolution)
+    return select(cell, func.count()).where(_conditions(selection)).group_by(cell)
 
 
 def _local_period(period: Period) -> ColumnElement[Any]:
