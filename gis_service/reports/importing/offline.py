@@ -26,10 +26,17 @@ from sqlalchemy import Connection, text
 
 #: The tables the importer inserts into, in the lock order used everywhere else.
 TABLES = ("report", "report_contact", "report_event")
+#: What the foreign keys about reports point at (migration 0008). Its keys stay: the trigger
+#: filling it from each report's insert looks the id up there, so without its index every
+#: insert would scan it; only the foreign keys pointing at it are dropped.
+KEYS = "report_key"
 
 # Indexes that back no constraint, as DROP and CREATE statements from the catalogue.
 _INDEXES = text("""
-    SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+    SELECT format('DROP INDEX %s', i.indexrelid::regclass),
+           -- A partitioned table's index prints "ON ONLY report" (its partitions' apart):
+           -- rebuilt, it must cover the partitions again.
+           replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')
     FROM pg_index i
     WHERE i.indrelid = ANY (CAST(:tables AS regclass[]))
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c
@@ -46,8 +53,10 @@ _CONSTRAINTS = text("""
            format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,
                   pg_get_constraintdef(c.oid))
     FROM pg_constraint c
-    WHERE (c.contype IN ('p', 'u', 'f') AND c.conrelid = ANY (CAST(:tables AS regclass[])))
-       OR (c.contype = 'f' AND c.confrelid = ANY (CAST(:tables AS regclass[])))
+    -- conparentid = 0: not the copies on report's partitions (they go with report's own).
+    WHERE c.conparentid = 0
+      AND ((c.contype IN ('p', 'u', 'f') AND c.conrelid = ANY (CAST(:tables AS regclass[])))
+           OR (c.contype = 'f' AND c.confrelid = ANY (CAST(:referenced AS regclass[]))))
     ORDER BY c.conrelid::regclass::text, c.conname
 """)
 
@@ -81,7 +90,8 @@ def take_offline(conn: Connection) -> Offline:
     tables = list(TABLES)
     empty = not conn.execute(text("SELECT EXISTS (SELECT FROM report)")).scalar_one()
     indexes = conn.execute(_INDEXES, {"tables": tables}).all()
-    constraints = conn.execute(_CONSTRAINTS, {"tables": tables}).all()
+    constraints = conn.execute(_CONSTRAINTS, {"tables": tables,
+                                              "referenced": [*tables, KEYS]}).all()
 
     def of(*types: str, own: bool = True) -> list[tuple[str, str]]:
         return [(drop, create) for contype, mine, drop, create in constraints
