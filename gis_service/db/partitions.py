@@ -131,21 +131,25 @@ def list_partitions(conn: Connection) -> list[Partition]:
     return [Partition(name, bounds, max(rows, 0)) for name, bounds, rows in conn.execute(_LIST)]
 
 
-def wanted_years(conn: Connection, today: dt.date, years_ahead: int = YEARS_AHEAD) -> list[int]:
-    """From the first report's year (or this year) through ``years_ahead`` past this one,
-    and any year of a report waiting in the default partition."""
-    first = conn.execute(_FIRST_YEAR).scalar_one() or today.year
+def wanted_years(conn: Connection, today: dt.date, years_ahead: int = YEARS_AHEAD,
+                 since: int | None = None) -> list[int]:
+    """From the first report's year (or this year, or ``since`` if earlier) through
+    ``years_ahead`` past this one, and any year of a report waiting in the default partition."""
+    first = min(conn.execute(_FIRST_YEAR).scalar_one() or today.year, today.year,
+                since or today.year)
     waiting = set(conn.execute(_DEFAULT_YEARS).scalars())
-    return sorted(set(range(min(first, today.year), today.year + years_ahead + 1)) | waiting)
+    return sorted(set(range(first, today.year + years_ahead + 1)) | waiting)
 
 
 def ensure_report_partitions(conn: Connection, today: dt.date | None = None,
-                             years_ahead: int = YEARS_AHEAD) -> list[str]:
+                             years_ahead: int = YEARS_AHEAD, since: int | None = None
+                             ) -> list[str]:
     """Create the missing yearly partitions (and the default one); return the names created.
 
     Reports already waiting in the default partition for a new year are moved into it.
     Run by the migration, by ``gis-service db upgrade`` and at the service's start, so
-    next year's partition exists well before its first report.
+    next year's partition exists well before its first report; a back-fill of older
+    reports (the synthetic histories) asks for its years with ``since``.
     """
     today = today or dt.datetime.now(dt.UTC).date()
     existing = {p.name for p in list_partitions(conn)}
@@ -153,7 +157,7 @@ def ensure_report_partitions(conn: Connection, today: dt.date | None = None,
     if DEFAULT_PARTITION not in existing:
         conn.execute(text(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF report DEFAULT"))
         created.append(DEFAULT_PARTITION)
-    for year in wanted_years(conn, today, years_ahead):
+    for year in wanted_years(conn, today, years_ahead, since):
         if partition_name(year) not in existing:
             _create_year(conn, year)
             created.append(partition_name(year))
