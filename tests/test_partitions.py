@@ -20,6 +20,7 @@ from gis_service.db.partitions import (
     ensure_report_partitions,
     list_partitions,
     partition_name,
+    skipping_stored_public_ids,
 )
 from gis_service.db.schema import report, report_contact, report_event, report_key
 from gis_service.db.scratch import scratch_database
@@ -175,3 +176,17 @@ def _with_history_0007(conn: Connection, created_at: dt.datetime) -> int:
     conn.execute(text("INSERT INTO report_event (report_id, actor, kind) "
                       "VALUES (:id, 'test', 'created')"), {"id": made})
     return made
+
+
+def test_the_importer_mode_skips_a_stored_public_id(years: Connection) -> None:
+    stored = add_report(years, created_at=at(2025), public_id="T-PART-STORED")
+    with skipping_stored_public_ids(years):
+        skipped = years.execute(insert(report).from_select(
+            [c.name for c in report.c if c.name != "id"],
+            select(*(c for c in report.c if c.name != "id")).where(report.c.id == stored))
+            .returning(report.c.id)).all()
+        fresh = add_report(years, created_at=at(2026), public_id="T-PART-FRESH")
+    assert skipped == [] and fresh != stored
+    assert _history(years, fresh)[0] == 1
+    with pytest.raises(IntegrityError, match="uq_report_key_public_id"), years.begin_nested():
+        add_report(years, created_at=at(2026), public_id="T-PART-STORED")

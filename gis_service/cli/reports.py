@@ -14,6 +14,7 @@ import click
 from gis_service.cli.context import AppContext
 from gis_service.cli.reports_generate import generate_command
 from gis_service.cli.reports_import import import_command
+from gis_service.cli.reports_national import national_command
 from gis_service.reports.calendar import TZ
 from gis_service.reports.lifecycle import escalate_overdue, overdue_by_agency
 from gis_service.reports.setup import load_config
@@ -27,6 +28,7 @@ def reports() -> None:
 
 reports.add_command(generate_command)
 reports.add_command(import_command)
+reports.add_command(national_command)
 
 
 @reports.command("load-config")

@@ -27,6 +27,8 @@ creating next year's partition is all a yearly scheme needs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
@@ -38,6 +40,8 @@ YEARS_AHEAD = 1
 #: Set (transaction-local) while the maintenance below moves rows out of the default
 #: partition: the deletes must not drop the keys of reports that are only moving.
 MOVING_SETTING = "gis_service.moving_reports"
+#: Set (transaction-local) by :func:`skipping_stored_public_ids`.
+SKIP_STORED_SETTING = "gis_service.skip_stored_public_ids"
 
 KEY_TRIGGERS = f"""
 CREATE FUNCTION report_key_insert() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -46,6 +50,16 @@ BEGIN
     -- finds its own key and no report holding it: the key stays as it is.
     IF EXISTS (SELECT FROM report_key k WHERE k.id = NEW.id AND k.public_id = NEW.public_id)
        AND NOT EXISTS (SELECT FROM report r WHERE r.id = NEW.id) THEN
+        RETURN NEW;
+    END IF;
+    -- The importer's online mode: a public id stored (or being stored) by another transaction
+    -- skips the row, as ON CONFLICT (public_id) DO NOTHING did on the unpartitioned table.
+    IF coalesce(current_setting('{SKIP_STORED_SETTING}', true), '') = 'on' THEN
+        INSERT INTO report_key (id, public_id) VALUES (NEW.id, NEW.public_id)
+        ON CONFLICT (public_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
         RETURN NEW;
     END IF;
     INSERT INTO report_key (id, public_id) VALUES (NEW.id, NEW.public_id);
@@ -106,6 +120,18 @@ _DEFAULT_YEARS = text(f"""
     SELECT DISTINCT extract(year FROM created_at AT TIME ZONE 'UTC')::int FROM {DEFAULT_PARTITION}
 """)
 _FIRST_YEAR = text("SELECT extract(year FROM min(created_at) AT TIME ZONE 'UTC')::int FROM report")
+
+
+@contextmanager
+def skipping_stored_public_ids(conn: Connection) -> Iterator[None]:
+    """Inserts into ``report`` inside skip a row whose public id is stored already (or by a
+    concurrent transaction, once it commits), instead of failing: ON CONFLICT (public_id)
+    DO NOTHING, which a partitioned table without a unique public_id cannot say itself."""
+    conn.execute(text("SELECT set_config(:name, 'on', true)"), {"name": SKIP_STORED_SETTING})
+    try:
+        yield
+    finally:
+        conn.execute(text("SELECT set_config(:name, 'off', true)"), {"name": SKIP_STORED_SETTING})
 
 
 @dataclass(frozen=True)

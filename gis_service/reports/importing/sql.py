@@ -52,6 +52,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.cells import RESOLUTIONS
+from gis_service.db.partitions import skipping_stored_public_ids
 from gis_service.db.schema import (
     admin_unit,
     category,
@@ -310,10 +311,11 @@ def insert_reports(conn: Connection, st: Staging, batch: str, *, exclusive: bool
     inserting = pg_insert(report).from_select(list(values), source)
     if exclusive:
         return _rows(conn, inserting)  # every standing row: see _inserted
-    # ON CONFLICT: a report stored meanwhile by another transaction is left as it is.
-    inserting = inserting.on_conflict_do_nothing(index_elements=[report.c.public_id])
+    # A report stored meanwhile by another transaction is left as it is (the key trigger
+    # skips its row: migration 0008 took public_id's unique index to report_key).
     added = inserting.returning(report.c.id).cte("added")
-    return _rows(conn, insert(st.inserted).from_select(["id"], select(added.c.id)))
+    with skipping_stored_public_ids(conn):
+        return _rows(conn, insert(st.inserted).from_select(["id"], select(added.c.id)))
 
 
 def _inserted(st: Staging, exclusive: bool) -> FromClause:
