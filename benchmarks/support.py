@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
@@ -34,8 +33,7 @@ def hue_database(settings: Settings, prefix: str) -> Iterator[str]:
         engine = make_engine(url, settings)
         try:
             with engine.begin() as conn:
-                load_manifest(conn, dataclasses.replace(settings,
-                                                        boundaries_dir=manifests_dir(settings)))
+                load_manifest(conn, settings, directory=manifests_dir(settings))
         finally:
             engine.dispose()
         yield url

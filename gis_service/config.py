@@ -77,6 +77,16 @@ def _boolean(raw: str) -> bool:
     return words[raw.lower()]
 
 
+#: The service areas a deployment may serve (GIS_SERVICE_AREA): the manifests each loads.
+SERVICE_AREAS = {"hue": ".", "national": "national"}
+
+
+def _service_area(raw: str) -> str:
+    if raw not in SERVICE_AREAS:
+        raise ValueError(f"must be one of {', '.join(SERVICE_AREAS)}")
+    return raw
+
+
 def _any_port(raw: str) -> int:
     value = int(raw)
     if not 1 <= value <= 65535:
@@ -182,6 +192,9 @@ class Settings:
     data_root: Path = PROJECT_ROOT.parent / "shared" / "data"
     #: GIS_BOUNDARIES_DIR: the manifests of Huế's boundary datasets.
     boundaries_dir: Path = PROJECT_ROOT / "boundaries"
+    #: GIS_SERVICE_AREA: "hue" (Thành phố Huế's generations, the manifests in GIS_BOUNDARIES_DIR)
+    #: or "national" (all of Vietnam's 3,321 wards, the manifests in its ``national/``).
+    service_area: str = "hue"
     #: GIS_SNAP_TOLERANCE_M: how far outside every unit a point is still snapped to the nearest.
     snap_tolerance_m: float = 2000.0
     #: GIS_MIN_ROUTING_CONFIDENCE: a geocoded report is routed to a commune only at commune
@@ -227,6 +240,7 @@ class Settings:
                                      default.replica_max_lag_ms),
             data_root=_read(env, "GIS_DATA_ROOT", Path, default.data_root),
             boundaries_dir=_read(env, "GIS_BOUNDARIES_DIR", Path, default.boundaries_dir),
+            service_area=_read(env, "GIS_SERVICE_AREA", _service_area, default.service_area),
             snap_tolerance_m=_read(
                 env, "GIS_SNAP_TOLERANCE_M", _positive_float, default.snap_tolerance_m
             ),
@@ -248,6 +262,15 @@ class Settings:
             cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
                                      default.cors_write_origins),
         )
+
+    @property
+    def area_manifests_dir(self) -> Path:
+        """The boundary manifests of the service area (``boundaries/`` or ``boundaries/national``).
+
+        >>> Settings(service_area="national").area_manifests_dir.name
+        'national'
+        """
+        return (self.boundaries_dir / SERVICE_AREAS[self.service_area]).resolve()
 
     @property
     def has_data_root(self) -> bool:

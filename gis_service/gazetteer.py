@@ -197,8 +197,13 @@ def _keys(*raw: str | None) -> tuple[str, ...]:
     return tuple(merged)
 
 
-def _bbox(text: str) -> BBox:
-    """Parse the gazetteer's ``"lat,lon – lat,lon"`` bounds (south-west – north-east)."""
+def _bbox(text: str | None, position: LonLat) -> BBox:
+    """Parse the gazetteer's ``"lat,lon – lat,lon"`` bounds (south-west – north-east).
+
+    A few legacy communes elsewhere in Vietnam have no bounds: their box is their position.
+    """
+    if not text:
+        return BBox(west=position.lon, south=position.lat, east=position.lon, north=position.lat)
     south_west, north_east = (part.strip() for part in text.split("–"))
     south, west = (float(v) for v in south_west.split(","))
     north, east = (float(v) for v in north_east.split(","))
@@ -247,7 +252,8 @@ def wards_2025(province_code: str = HUE) -> tuple[Ward2025, ...]:
             unit_type=row["wardType"],
             province_code=province_code,
             position=LonLat(row["wardLon"], row["wardLat"]),
-            area_km2=float(row["wardAreaKm2"]),
+            # (a few wards elsewhere in Vietnam have no area in the gazetteer)
+            area_km2=float(row["wardAreaKm2"] or "nan"),
             key=name_key(row["wardKey"]),
             short_key=name_key(row["wardShortKey"]),
             aliases=_keys(row["wardAlias"]),
@@ -270,8 +276,8 @@ def legacy_districts(province_code: str = HUE) -> tuple[LegacyDistrict, ...]:
             short_name=row["districtShort"],
             unit_type=row["districtType"],
             province_code=province_code,
-            position=LonLat(row["districtLon"], row["districtLat"]),
-            bbox=_bbox(row["districtBounds"]),
+            position=(position := LonLat(row["districtLon"], row["districtLat"])),
+            bbox=_bbox(row["districtBounds"], position),
             key=name_key(row["districtKey"]),
             short_key=name_key(row["districtShortKey"]),
             aliases=_keys(row["districtAlias"]),
@@ -290,7 +296,7 @@ def _legacy_commune(row: Mapping[str, Any], district_boxes: frozenset[str]) -> L
         district_code=row["districtCode"],
         province_code=row["provinceCode"],
         position=position,
-        bbox=_bbox(row["wardBounds"]),
+        bbox=_bbox(row["wardBounds"], position),
         key=name_key(row["wardKey"]),
         short_key=name_key(row["wardShortKey"]),
         aliases=_keys(row["wardAlias"]),
@@ -312,7 +318,9 @@ def legacy_communes(province_code: str = HUE) -> tuple[LegacyCommune, ...]:
     district_boxes = frozenset(
         {row["districtBounds"] for row in rows} | {row["provinceBounds"] for row in rows}
     )
-    return tuple(_legacy_commune(row, district_boxes) for row in rows)
+    # Districts without communes (island districts such as Hoàng Sa, Bạch Long Vĩ elsewhere in
+    # Vietnam) have one row with no ward: not a commune.
+    return tuple(_legacy_commune(row, district_boxes) for row in rows if row["wardCode"])
 
 
 @cache

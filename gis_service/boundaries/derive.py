@@ -519,9 +519,18 @@ def build_vn_reference(conn: Connection, spec: Mapping[str, object], data_root: 
     return build(conn, spec, data_root)
 
 
+def build_vn_national(conn: Connection, spec: Mapping[str, object], data_root: Path
+                      ) -> DerivedGeneration:
+    """See :mod:`gis_service.boundaries.national` (imported here, late: it uses this module)."""
+    from gis_service.boundaries.national import build_vn_national as build  # noqa: PLC0415
+
+    return build(conn, spec, data_root)
+
+
 BUILDERS: dict[str, Builder] = {
     "hue_2025_official": build_hue_2025_official,
     "vn_reference": build_vn_reference,
+    "vn_national": build_vn_national,
     "hue_2025": build_hue_2025,
     "gazetteer_fallback": build_gazetteer_fallback,
 }

@@ -160,14 +160,16 @@ def manifests_dir(settings: Settings) -> Path:
     """Where the manifests to load are: the official ones when the data root is present,
     otherwise the gazetteer-only approximate stand-ins in ``boundaries/fallback``."""
     if settings.has_data_root:
-        return settings.boundaries_dir
+        return settings.area_manifests_dir
     return settings.boundaries_dir / FALLBACK_DIR
 
 
 def load_manifest(
-    conn: Connection, settings: Settings, code: str | None = None
+    conn: Connection, settings: Settings, code: str | None = None, directory: Path | None = None
 ) -> list[ManifestResult]:
-    """Load every manifest in ``settings.boundaries_dir`` (or only generation ``code``).
+    """Load every manifest of the service area (``settings.area_manifests_dir``: Huế's in
+    ``boundaries/``, the country's in ``boundaries/national/``) or of ``directory``, or only
+    generation ``code``.
 
     Runs in the caller's transaction: a DataError anywhere leaves nothing once it rolls back.
 
@@ -175,11 +177,12 @@ def load_manifest(
     ...     [result.code for result in load_manifest(conn, settings)]
     ['2019', '2025']
     """
-    manifests = read_manifests(settings.boundaries_dir)
+    directory = directory or settings.area_manifests_dir
+    manifests = read_manifests(directory)
     if code is not None:
         manifests = [m for m in manifests if m.generation.code == code]
         if not manifests:
-            raise DataError(f"no manifest for generation {code!r} in {settings.boundaries_dir}")
+            raise DataError(f"no manifest for generation {code!r} in {directory}")
     loading = {m.generation.code for m in manifests}
     return [load_one(conn, manifest, settings.data_root, loading) for manifest in manifests]
 

@@ -87,7 +87,8 @@ def _ensure_exists(conn: Connection, code: str) -> None:
               help="Load only this generation's manifest.")
 @click.pass_obj
 def load_manifest_command(app: AppContext, generation_code: str | None) -> None:
-    """Load the boundary manifests (boundaries/*.toml) from the data root."""
+    """Load the service area's boundary manifests from the data root: boundaries/*.toml (Huế),
+    or boundaries/national/*.toml with GIS_SERVICE_AREA=national (all of Vietnam)."""
     with app.transaction() as conn:
         results = load_manifest(conn, app.settings, generation_code)
     for result in results:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from gis_service.boundaries.manifest import load_manifest, manifests_dir
@@ -41,7 +39,7 @@ def demo(app: AppContext, then_serve: bool, replica: bool) -> None:
             fg="yellow",
         )
     with app.engine.begin() as conn:
-        for result in load_manifest(conn, dataclasses.replace(settings, boundaries_dir=source)):
+        for result in load_manifest(conn, settings, directory=source):
             loaded = sum(load.inserted + load.updated for load in result.loads)
             click.echo(f"boundaries {result.code} ({result.status}): {loaded} units written")
         click.echo(load_config(conn, settings).describe())
