@@ -249,3 +249,48 @@ def replica(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Ite
 
     with replica_pair(tmp_path_factory.mktemp("replica"), settings) as pair:
         yield pair
+
+
+@dataclass(frozen=True)
+class NationalDB:
+    """A database of its own with the national service area (``GIS_SERVICE_AREA=national``):
+    Vietnam's 34 provinces and 3,321 wards as generation 2025, the report config, and
+    ``NATIONAL_REPORTS`` reports over 2025 from the benchmark's stand-in history."""
+
+    settings: Settings
+    engine: Engine
+    imported: int
+
+
+NATIONAL_REPORTS = 6_000
+
+
+@pytest.fixture(scope="session")
+def national_db(server_url: str, settings: Settings,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[NationalDB]:
+    """Loaded once per session (~20-30 s: 1.5 million vertices). Read-only for the tests."""
+    import dataclasses  # noqa: PLC0415
+    import datetime as dt  # noqa: PLC0415
+
+    from benchmarks.national_reports import write_reports  # noqa: PLC0415
+    from gis_service.reports.importing.importer import import_reports  # noqa: PLC0415
+    from gis_service.reports.setup import load_config  # noqa: PLC0415
+
+    require_data(settings)
+    national = dataclasses.replace(settings, service_area="national")
+    with scratch_database(server_url, national, "test_national") as url:
+        engine = make_engine(url, national)
+        with engine.begin() as connection:
+            load_manifest(connection, national)
+            load_config(connection, national)
+        path = tmp_path_factory.mktemp("national") / "reports.csv"
+        with engine.connect() as connection:
+            write_reports(connection, path, count=NATIONAL_REPORTS, seed=3,
+                          start=dt.date(2025, 7, 1), end=dt.date(2026, 7, 1),
+                          categories=category_codes(national))
+        with engine.begin() as connection:
+            summary = import_reports(connection, path, offline=True)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE report")
+        yield NationalDB(national, engine, summary.imported)
+        engine.dispose()

@@ -14,9 +14,12 @@ CONFIG_SUBDIR = "reports"
 
 
 def config_path(settings: Settings, name: str) -> Path:
-    """Where a report configuration file is: ``<boundaries_dir>/reports/<name>``.
+    """Where a report configuration file is: ``<boundaries_dir>/reports/<name>``, unless the
+    service area's manifests have their own (``boundaries/national/reports/agencies.toml``: the
+    country's committees; the categories are the same everywhere).
 
     >>> config_path(Settings(), "categories.toml").name
     'categories.toml'
     """
-    return settings.boundaries_dir / CONFIG_SUBDIR / name
+    own = settings.area_manifests_dir / CONFIG_SUBDIR / name
+    return own if own.exists() else settings.boundaries_dir / CONFIG_SUBDIR / name

@@ -43,8 +43,12 @@ from gis_service.spatial.proximity import NEAR_BOUNDARY_M
 MARGIN_DEG = 1e-5
 #: Fewest metres in a degree of latitude (at the equator) on WGS84.
 _M_PER_DEG_LAT_MIN = 110_574.0
-#: Side of the grid that lists, for each cell, the cores whose bounding box meets it.
+#: Side of the grid that lists, for each cell, the cores whose bounding box meets it: the
+#: finest side, doubled for a generation until its grid has at most ``MAX_GRID_CELLS`` (cell,
+#: commune) entries. Huế's communes keep 0.005° (~41,000 entries); Vietnam's 3,321 wards would
+#: take 2.8 million at 0.005° (2.5 GB and a minute per process), 0.02° gives ~180,000.
 GRID_DEG = 0.005
+MAX_GRID_CELLS = 250_000
 #: Lookups answered by the SQL under one revision before this process cuts cores for it.
 BUILD_AFTER = 200
 #: Revisions whose cores a process keeps (a process may talk to several databases).
@@ -74,6 +78,23 @@ def cut_cores(communes: np.ndarray, margin_deg: float = MARGIN_DEG) -> np.ndarra
     return cores
 
 
+def grid_side_deg(bounds: np.ndarray) -> float:
+    """The grid's side for communes with these bounding boxes: ``GRID_DEG``, doubled until the
+    boxes meet at most ``MAX_GRID_CELLS`` cells in all (so memory and start-up grow with the
+    number of communes, not with the country's area over the finest cell).
+
+    >>> grid_side_deg(np.array([[0.0, 0.0, 0.1, 0.1]])), grid_side_deg(np.array([[0, 0, 9, 15]]))
+    (0.005, 0.04)
+    """
+    known = bounds[~np.isnan(bounds).any(axis=1)]
+    cell = GRID_DEG
+    while float(np.sum((np.floor(known[:, 2] / cell) - np.floor(known[:, 0] / cell) + 1)
+                       * (np.floor(known[:, 3] / cell) - np.floor(known[:, 1] / cell) + 1))
+                ) > MAX_GRID_CELLS:
+        cell *= 2
+    return cell
+
+
 def _clear_margin_deg(communes: np.ndarray) -> float:
     """Degrees that are surely more than ``NEAR_BOUNDARY_M`` metres in every direction over
     these communes (5% spare), as gis_service.spatial.grid's prefilter reckons."""
@@ -84,7 +105,8 @@ def _clear_margin_deg(communes: np.ndarray) -> float:
 
 
 class _GenerationCores:
-    """One generation's cores and grown communes, found through a grid of ``GRID_DEG`` cells.
+    """One generation's cores and grown communes, found through a grid of square cells
+    (``grid_side_deg``).
 
     Each cell lists the communes whose grown polygon's bounding box meets it, or holds the
     commune's id itself when the cell lies wholly inside its core (no polygon test then). A
@@ -100,7 +122,9 @@ class _GenerationCores:
         self._grown = shapely.buffer(communes, MARGIN_DEG)
         shapely.prepare(self._cores)
         shapely.prepare(self._grown)
-        cx, cy, index = self._cells_of_boxes(shapely.bounds(self._grown))
+        bounds = shapely.bounds(self._grown)
+        self._cell = cell = grid_side_deg(bounds)
+        cx, cy, index = self._cells_of_boxes(bounds, cell)
         order = np.lexsort((index, cy, cx))
         cx, cy, index = cx[order], cy[order], index[order]
         starts = np.flatnonzero(np.r_[True, (np.diff(cx) != 0) | (np.diff(cy) != 0)])
@@ -112,18 +136,19 @@ class _GenerationCores:
         # GRID_DEG rounds it into the cell from a hair outside is still surely in the commune:
         # the core's margin is ten orders of magnitude wider than that hair.
         whole = shapely.contains(self._cores[index], shapely.box(
-            cx * GRID_DEG, cy * GRID_DEG, (cx + 1) * GRID_DEG, (cy + 1) * GRID_DEG))
+            cx * cell, cy * cell, (cx + 1) * cell, (cy + 1) * cell))
         for cell_x, cell_y, i in zip(cx[whole].tolist(), cy[whole].tolist(),
                                      index[whole].tolist(), strict=True):
             self._grid[(cell_x, cell_y)] = self._ids[i]
 
     @staticmethod
-    def _cells_of_boxes(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _cells_of_boxes(bounds: np.ndarray, cell: float
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (cell x, cell y, box index) whose cell meets a box (one row of ``bounds``; an
         empty geometry's row, all NaN, meets none)."""
         known = np.flatnonzero(~np.isnan(bounds).any(axis=1))
-        low = np.floor(bounds[known, :2] / GRID_DEG).astype(np.int64)
-        high = np.floor(bounds[known, 2:] / GRID_DEG).astype(np.int64)
+        low = np.floor(bounds[known, :2] / cell).astype(np.int64)
+        high = np.floor(bounds[known, 2:] / cell).astype(np.int64)
         parts = [np.empty((0, 3), dtype=np.int64)]
         for i, (x0, y0), (x1, y1) in zip(known.tolist(), low.tolist(), high.tolist(), strict=True):
             xs, ys = np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1))
@@ -133,7 +158,7 @@ class _GenerationCores:
 
     def core_at(self, lon: float, lat: float) -> int | None:
         """The commune whose core holds the point, or None."""
-        entry = self._grid.get((math.floor(lon / GRID_DEG), math.floor(lat / GRID_DEG)))
+        entry = self._grid.get((math.floor(lon / self._cell), math.floor(lat / self._cell)))
         if entry is None or isinstance(entry, int):
             return entry
         for index in entry:
@@ -159,7 +184,7 @@ class _GenerationCores:
 
     def in_no_commune(self, lon: float, lat: float) -> bool:
         """Whether the point is surely covered by no commune (farther than the margin from all)."""
-        entry = self._grid.get((math.floor(lon / GRID_DEG), math.floor(lat / GRID_DEG)))
+        entry = self._grid.get((math.floor(lon / self._cell), math.floor(lat / self._cell)))
         if entry is None:
             return True
         if isinstance(entry, int):
