@@ -107,7 +107,7 @@ def test_cores_keep_the_margin_inside_their_commune_and_away_from_every_sibling(
 
 def test_the_documented_example_holds() -> None:
     results = doctest.testmod(commune_cores)
-    assert (results.attempted, results.failed) == (1, 0)
+    assert (results.attempted, results.failed) == (2, 0)  # cut_cores and grid_side_deg
 
 
 def test_a_commune_swallowed_by_its_siblings_has_no_core() -> None:
