@@ -84,12 +84,14 @@ DISCOVERY = _object({
     "changeset": _text("when the service list last changed"),
     "contact": _text("who runs this endpoint"),
     "key_service": _text("how to get an API key"),
-    "endpoints": {"type": "array", "items": _object({
+    "endpoints": {"type": "array", "description": "the GeoReport v2 endpoint this service offers",
+                  "items": _object({
         "specification": _text("the specification's URL"),
         "url": _text("the endpoint's URL"),
         "changeset": _text("when it last changed"),
         "type": _text("production or test", enum=["production", "test"]),
-        "formats": {"type": "array", "items": {"type": "string"}},
+        "formats": {"type": "array", "items": {"type": "string"},
+                    "description": "the answers' media types: application/json, text/xml"},
     })},
 })
 

@@ -19,36 +19,47 @@ blp = ApiBlueprint("agencies", __name__, url_prefix="/v1", description="Agencies
 
 
 class DeliveryListArgs(Schema):
-    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES), metadata={
+        "description": "only deliveries in this status"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000), metadata={
+        "description": "page number, from 1"})
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500), metadata={
+        "description": "deliveries per page, 1 to 500 (default 50)"})
 
 
 class DeliverySchema(Schema):
     delivery_id = fields.UUID(required=True, metadata={
         "description": "the same on every attempt (header X-Gis-Delivery): drop repeats by it"})
-    event_id = fields.Integer(required=True)
+    event_id = fields.Integer(required=True, metadata={"description": "the report event delivered"})
     event = fields.String(required=True, metadata={
         "description": "routed, assigned, reopened, escalated or overdue"})
     report = fields.String(required=True, metadata={"description": "the report's public id"})
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNEL_KINDS))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNEL_KINDS), metadata={
+        "description": "webhook or email"})
     target = fields.String(required=True, metadata={"description": "webhook URL or e-mail address"})
-    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES))
-    attempts = fields.Integer(required=True)
-    last_error = fields.String(required=True, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    last_attempt_at = fields.DateTime(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES), metadata={
+        "description": "pending, retrying, delivered or dead"})
+    attempts = fields.Integer(required=True, metadata={"description": "attempts made so far"})
+    last_error = fields.String(required=True, allow_none=True, metadata={
+        "description": "why the last attempt failed, or null"})
+    created_at = fields.DateTime(required=True, metadata={
+        "description": "when the delivery was queued"})
+    last_attempt_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "the last attempt, or null"})
     next_attempt_at = fields.DateTime(required=True, allow_none=True, metadata={
         "description": "when it is tried (again); null once delivered or dead"})
-    delivered_at = fields.DateTime(required=True, allow_none=True)
+    delivered_at = fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "when it was delivered, or null"})
 
 
 class DeliveryPageSchema(Schema):
-    agency = fields.String(required=True)
-    page = fields.Integer(required=True)
-    page_size = fields.Integer(required=True)
-    next_page = fields.Integer(required=True, allow_none=True)
-    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+    agency = fields.String(required=True, metadata={"description": "the agency's code"})
+    page = fields.Integer(required=True, metadata={"description": "this page's number, from 1"})
+    page_size = fields.Integer(required=True, metadata={"description": "deliveries per page"})
+    next_page = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the next page's number, or null on the last"})
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True, metadata={
+        "description": "this page's deliveries, newest first"})
 
 
 def _json(delivery: log.Delivery) -> dict[str, Any]:

@@ -45,29 +45,41 @@ class ReverseArgs(Schema):
 
 
 class UnitSchema(Schema):
-    id = fields.Integer()
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-    type = fields.String(required=True)
-    level = fields.String(validate=validate.OneOf(["province", "district", "commune"]))
-    setting = fields.String(allow_none=True)
-    approximate = fields.Boolean()
+    id = fields.Integer(metadata={
+        "description": "the unit's row id in this service (stable within a generation)"})
+    code = fields.String(required=True, metadata={"description": "official GSO code of the unit"})
+    name = fields.String(required=True, metadata={
+        "description": "full Vietnamese name, e.g. Phường Vỹ Dạ"})
+    type = fields.String(required=True, metadata={
+        "description": "unit type as named officially (phường, xã, thị trấn, quận, huyện, thành "
+                       "phố...)"})
+    level = fields.String(validate=validate.OneOf(["province", "district", "commune"]), metadata={
+        "description": "province, district or commune"})
+    setting = fields.String(allow_none=True, metadata={
+        "description": "urban or rural (communes only; null for other levels)"})
+    approximate = fields.Boolean(metadata={
+        "description": "true when the polygon is derived rather than official"})
 
 
 class UnitsSchema(Schema):
-    province = fields.Nested(UnitSchema)
-    district = fields.Nested(UnitSchema)
-    commune = fields.Nested(UnitSchema)
+    province = fields.Nested(UnitSchema, metadata={
+        "description": "the province (or centrally-governed city)"})
+    district = fields.Nested(UnitSchema, metadata={
+        "description": "the district; absent in a generation without districts (2025)"})
+    commune = fields.Nested(UnitSchema, metadata={"description": "the ward, commune or township"})
 
 
 class QuerySchema(Schema):
-    lat = fields.Float(required=True)
-    lon = fields.Float(required=True)
+    lat = fields.Float(required=True, metadata={"description": "the latitude asked, as understood"})
+    lon = fields.Float(required=True, metadata={
+        "description": "the longitude asked, as understood"})
 
 
 class NearBoundarySchema(Schema):
-    distance_m = fields.Float(required=True)
-    unit = fields.Nested(UnitSchema, required=True)
+    distance_m = fields.Float(required=True, metadata={
+        "description": "metres from the point to the neighbouring commune"})
+    unit = fields.Nested(UnitSchema, required=True, metadata={
+        "description": "the neighbouring commune within the boundary distance"})
 
 
 class OutsideServiceAreaSchema(Schema):
@@ -86,13 +98,20 @@ MATCH_DESCRIPTION = (
 
 
 class ReverseSchema(Schema):
-    query = fields.Nested(QuerySchema, required=True)
-    generation = fields.String(required=True)
+    query = fields.Nested(QuerySchema, required=True, metadata={"description": "the point asked"})
+    generation = fields.String(required=True, metadata={
+        "description": "code of the boundary generation answered"})
     match = fields.String(required=True, validate=validate.OneOf(MATCHES),
                           metadata={"description": MATCH_DESCRIPTION})
-    distance_m = fields.Float(allow_none=True, required=True)
-    near_boundary = fields.Nested(NearBoundarySchema, allow_none=True, required=True)
-    units = fields.Nested(UnitsSchema, required=True)
+    distance_m = fields.Float(allow_none=True, required=True, metadata={
+        "description": "metres to the matched commune: 0 inside, the gap for nearest, null for "
+                       "outside"})
+    near_boundary = fields.Nested(NearBoundarySchema, allow_none=True, required=True, metadata={
+        "description": "the neighbouring commune when the point lies within a few metres of a "
+                       "boundary (GPS error could put it there); null otherwise"})
+    units = fields.Nested(UnitsSchema, required=True, metadata={
+        "description": "the matched province, district and commune, keyed by level (empty when "
+                       "outside)"})
     outside_service_area = fields.Nested(
         OutsideServiceAreaSchema, allow_none=True, required=True,
         metadata={"description": "for match outside_service_area: the province (and ward) the "
@@ -100,16 +119,20 @@ class ReverseSchema(Schema):
 
 
 class ReverseFeatureSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["Feature"]))
+    type = fields.String(required=True, validate=validate.OneOf(["Feature"]), metadata={
+        "description": "always Feature"})
     geometry = fields.Dict(required=True, allow_none=True,
                            metadata={"description": "the matched commune's polygon, or null"})
-    properties = fields.Nested(ReverseSchema, required=True)
+    properties = fields.Nested(ReverseSchema, required=True, metadata={
+        "description": "the answer of format=json"})
 
 
 class ReverseCollectionSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]), metadata={
+        "description": "always FeatureCollection"})
     features = fields.List(fields.Nested(ReverseFeatureSchema), required=True,
-                           validate=validate.Length(equal=1))
+                           validate=validate.Length(equal=1), metadata={
+        "description": "exactly one feature: the matched commune"})
 
 
 class ReplicaHealthSchema(Schema):
@@ -141,14 +164,24 @@ class LivenessSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    type = fields.String()
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
-    code = fields.String()
-    field = fields.String()
-    instance = fields.String(allow_none=True)
-    invalid_params = fields.List(fields.Dict())
+    type = fields.String(metadata={
+        "description": "a URI naming the kind of problem (about:blank for a plain HTTP status)"})
+    title = fields.String(required=True, metadata={
+        "description": "the HTTP status phrase, in the answer's language"})
+    status = fields.Integer(required=True, metadata={
+        "description": "the HTTP status code, repeated"})
+    detail = fields.String(required=True, metadata={
+        "description": "what went wrong, in the answer's language (fixed text with a request id "
+                       "for 5xx)"})
+    code = fields.String(metadata={
+        "description": "a stable machine-readable code, e.g. invalid_input, unknown_field, "
+                       "outside_service_area"})
+    field = fields.String(metadata={
+        "description": "the parameter or body field at fault, when one is"})
+    instance = fields.String(allow_none=True, metadata={
+        "description": "the path of the request that failed"})
+    invalid_params = fields.List(fields.Dict(), metadata={
+        "description": "each invalid parameter with its name and reason (RFC 9457)"})
     candidates = fields.List(fields.Dict(), metadata={
         "description": "location_too_vague: the places the address may mean (as GET "
                        "/v1/geocode results); ask the resident for a pin or the ward"})
@@ -160,34 +193,53 @@ class GeocodeArgs(Schema):
     commune = fields.String(metadata={"description": "structured form: ward or commune name"})
     district = fields.String(metadata={"description": "structured form: district name"})
     province = fields.String(metadata={"description": "structured form: province or city name"})
-    limit = fields.Integer(load_default=5, metadata={"minimum": 1, "maximum": 50})
+    limit = fields.Integer(load_default=5, metadata={
+        "minimum": 1, "maximum": 50, "description": "at most this many results (1 to 50, default 5)"})
 
 
 class GeocodeUnitSchema(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-    type = fields.String(required=True)
-    level = fields.String(required=True)
-    generation = fields.String(required=True)
-    approximate = fields.Boolean(required=True)
+    code = fields.String(required=True, metadata={"description": "official GSO code"})
+    name = fields.String(required=True, metadata={"description": "full Vietnamese name"})
+    type = fields.String(required=True, metadata={"description": "unit type as named officially"})
+    level = fields.String(required=True, metadata={"description": "province, district or commune"})
+    generation = fields.String(required=True, metadata={
+        "description": "the unit's boundary generation"})
+    approximate = fields.Boolean(required=True, metadata={
+        "description": "true when the polygon is derived rather than official"})
 
 
 class GeocodeResultSchema(Schema):
-    lat = fields.Float(required=True)
-    lon = fields.Float(required=True)
+    lat = fields.Float(required=True, metadata={
+        "description": "latitude of the unit's label point (inside it; approximate as a "
+                       "location)"})
+    lon = fields.Float(required=True, metadata={
+        "description": "longitude of the unit's label point"})
     precision = fields.String(required=True,
                               validate=validate.OneOf(["point", "commune", "district", "province"]),
                               metadata={"description": "point: coordinates typed as text; never "
                                         "street (there is no street geometry)"})
-    confidence = fields.Float(required=True, validate=validate.Range(0, 1))
-    generation = fields.String(required=True)
-    unit = fields.Nested(GeocodeUnitSchema, required=True)
-    units = fields.Dict(keys=fields.String(), values=fields.Nested(GeocodeUnitSchema), required=True)
-    current = fields.Dict(keys=fields.String(), values=fields.Nested(GeocodeUnitSchema), required=True)
-    predecessors = fields.List(fields.Nested(GeocodeUnitSchema), required=True)
-    matched = fields.String(required=True)
-    matched_parts = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    street = fields.String(allow_none=True, required=True)
+    confidence = fields.Float(required=True, validate=validate.Range(0, 1), metadata={
+        "description": "0 to 1: how well the text matched this place; tied candidates share it"})
+    generation = fields.String(required=True, metadata={
+        "description": "the generation of the matched units"})
+    unit = fields.Nested(GeocodeUnitSchema, required=True, metadata={
+        "description": "the most precise unit matched"})
+    units = fields.Dict(keys=fields.String(), values=fields.Nested(GeocodeUnitSchema),
+                       required=True, metadata={
+        "description": "the matched unit and its ancestors in generation, keyed by level"})
+    current = fields.Dict(keys=fields.String(), values=fields.Nested(GeocodeUnitSchema),
+                         required=True, metadata={
+        "description": "the same place in the current generation (an older commune's successor "
+                       "holds most of its area), keyed by level"})
+    predecessors = fields.List(fields.Nested(GeocodeUnitSchema), required=True, metadata={
+        "description": "for a current commune: the older communes whose successor it is"})
+    matched = fields.String(required=True, metadata={
+        "description": "the part of the input that named the units (NFC)"})
+    matched_parts = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "the same, per level"})
+    street = fields.String(allow_none=True, required=True, metadata={
+        "description": "the text before the units (house number, street), as typed; null when "
+                       "none"})
     street_name = fields.String(allow_none=True, required=True, metadata={
         "description": "the street recognised in the address, as the street list spells it"})
     ambiguous = fields.Boolean(required=True, metadata={
@@ -195,7 +247,8 @@ class GeocodeResultSchema(Schema):
 
 
 class GeocodeResponseSchema(Schema):
-    results = fields.List(fields.Nested(GeocodeResultSchema), required=True)
+    results = fields.List(fields.Nested(GeocodeResultSchema), required=True, metadata={
+        "description": "candidate places, best first (at most limit)"})
     ambiguous = fields.Boolean(required=True, metadata={
         "description": "the best results are tied: ask which one is meant"})
 
@@ -221,16 +274,21 @@ class BatchOutcomeSchema(Schema):
     id = fields.Raw(required=True, allow_none=True,
                     metadata={"description": "the item's id as sent, null when it had none"})
     kind = fields.String(required=True, validate=validate.OneOf(["forward", "reverse"]),
-                         allow_none=True)
+                         allow_none=True, metadata={
+        "description": "forward (an address) or reverse (a point); null for an item that is "
+                       "neither"})
     result = fields.Nested(ReverseSchema, allow_none=True,
                            metadata={"description": "reverse items: as GET /v1/reverse"})
     results = fields.List(fields.Nested(GeocodeResultSchema), allow_none=True,
                           metadata={"description": "forward items: as GET /v1/geocode"})
-    error = fields.Nested(ProblemSchema, allow_none=True)
+    error = fields.Nested(ProblemSchema, allow_none=True, metadata={
+        "description": "the item's problem (as an HTTP problem body) when it could not be "
+                       "answered; the other items are still answered"})
 
 
 class BatchResponseSchema(Schema):
-    results = fields.List(fields.Nested(BatchOutcomeSchema), required=True)
+    results = fields.List(fields.Nested(BatchOutcomeSchema), required=True, metadata={
+        "description": "one outcome per item, in the order sent"})
 
 
 class BBox(fields.Field):
@@ -266,11 +324,13 @@ class ReportListArgs(Schema):
     """GET /v1/reports. Unknown parameters are refused (a 400 naming them): a misspelt
     filter must not silently return every report."""
 
-    category = fields.String(validate=validate.Length(max=64))
+    category = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "only reports of this category code"})
     status = StatusList(metadata={
         "description": "one or several statuses (comma-separated or repeated)", "type": "string",
         "example": "received,accepted"})
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    channel = fields.String(validate=validate.OneOf(CHANNELS), metadata={
+        "description": "only reports from this channel (app, web, hotline)"})
     overdue = fields.Boolean(metadata={
         "description": "true: open reports past their deadline; false: all others"})
     commune = fields.String(validate=validate.Length(max=16), metadata={
@@ -289,8 +349,10 @@ class ReportListArgs(Schema):
     bbox = BBox(metadata={"description": "west,south,east,north", "type": "string"})
     from_ = fields.AwareDateTime(data_key="from", metadata={"description": "created at or after"})
     to = fields.AwareDateTime(metadata={"description": "created before"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000), metadata={
+        "description": "page number, from 1"})
+    page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500), metadata={
+        "description": "reports per page, 1 to 500 (default 100)"})
 
     @validates_schema
     def _ordered(self, data: dict[str, object], **kwargs: object) -> None:
@@ -359,8 +421,10 @@ class HotspotArgs(Schema):
                             metadata={"description": "binary, or decay: 1/(1 + rings away)"})
     category = CommaList(metadata={"description": "category codes (comma-separated or repeated)",
                                    "type": "string"})
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
-    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS), metadata={
+        "description": "only reports from this channel"})
+    status = fields.String(validate=validate.OneOf(REPORT_STATUSES), metadata={
+        "description": "only reports in this status"})
     from_ = DayOrTime(data_key="from", metadata={
         "description": "created at or after (YYYY-MM-DD is midnight in Huế)", "type": "string"})
     to = DayOrTime(metadata={"description": "created before", "type": "string"})
@@ -409,28 +473,43 @@ class HotspotPropertiesSchema(Schema):
 
 class EmergingPropertiesSchema(Schema):
     id = fields.String(required=True, metadata={"description": "the H3 cell"})
-    count = fields.Integer(required=True)
+    count = fields.Integer(required=True, metadata={
+        "description": "reports in the cell over all periods"})
     cls = fields.String(data_key="class", required=True,
-                        validate=validate.OneOf(EMERGING_CATEGORIES))
-    trend_tau = fields.Float(required=True, allow_none=True)
-    trend_z = fields.Float(required=True, allow_none=True)
-    trend_p = fields.Float(required=True, allow_none=True)
-    hot_periods = fields.Integer(required=True)
-    cold_periods = fields.Integer(required=True)
-    z = fields.Float(required=True, allow_none=True)
-    p = fields.Float(required=True, allow_none=True)
-    p_fdr = fields.Float(required=True, allow_none=True)
+                        validate=validate.OneOf(EMERGING_CATEGORIES), metadata={
+        "description": "emerging hot spot category (ArcGIS's taxonomy: new, consecutive, "
+                       "intensifying, persistent, diminishing, sporadic, oscillating, historical "
+                       "hot or cold spots, or none)"})
+    trend_tau = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Mann-Kendall tau of the cell's Gi* z over the periods"})
+    trend_z = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Mann-Kendall z of that trend"})
+    trend_p = fields.Float(required=True, allow_none=True, metadata={
+        "description": "two-sided p of the trend"})
+    hot_periods = fields.Integer(required=True, metadata={
+        "description": "periods in which the cell was a significant hot spot"})
+    cold_periods = fields.Integer(required=True, metadata={
+        "description": "periods in which the cell was a significant cold spot"})
+    z = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Gi* z of the whole span"})
+    p = fields.Float(required=True, allow_none=True, metadata={
+        "description": "two-sided p of that z"})
+    p_fdr = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Benjamini-Hochberg adjusted p; null where the cell was not tested"})
 
 
 class _Feature(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["Feature"]))
-    id = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["Feature"]), metadata={
+        "description": "always Feature"})
+    id = fields.String(required=True, metadata={
+        "description": "the feature's id (H3 cell or GSO code)"})
     geometry = fields.Dict(required=True, allow_none=True,
                            metadata={"description": "GeoJSON geometry, 6 decimals"})
 
 
 class _FeatureCollection(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]), metadata={
+        "description": "always FeatureCollection"})
     parameters = fields.Dict(required=True, metadata={"description": "the query as understood"})
 
 
@@ -447,7 +526,7 @@ class HotspotParametersSchema(Schema):
     scale_figures = fields.Dict(required=True, metadata={
         "description": "the figures behind a chosen scale: mean reports per occupied cell by "
                        "resolution, Moran's I z by k"})
-    weights = fields.String(required=True)
+    weights = fields.String(required=True, metadata={"description": "binary or decay"})
     measure = fields.String(required=True, metadata={"description": "excess or count"})
     inference = fields.String(required=True, metadata={
         "description": "the inference run: exact, permutation or analytic"})
@@ -457,7 +536,8 @@ class HotspotParametersSchema(Schema):
         "description": "variance over mean of the counts, read from the data (1: independent "
                        "reports; more: residents reporting one incident together); the exact "
                        "test allows for it"})
-    min_count = fields.Integer(required=True)
+    min_count = fields.Integer(required=True, metadata={
+        "description": "reports a neighbourhood needs for a hot call"})
     power = fields.Dict(required=True, metadata={
         "description": "what this map could find: predicted_recall, the predicted share of "
                        "a cluster's cells called hot for a cluster at `strength` (3x) the "
@@ -465,13 +545,19 @@ class HotspotParametersSchema(Schema):
                        "resolution, k, number of reports (per period for emerging hot spots) "
                        "and dispersion; `enough` is whether it reaches `target` (0.8). A map "
                        "without enough power says not_significant where a cluster may be"})
-    permutations = fields.Integer(required=True)
-    seed = fields.Integer(required=True)
-    categories = fields.List(fields.String(), required=True)
-    channel = fields.String(required=True, allow_none=True)
-    status = fields.String(required=True, allow_none=True)
-    start = fields.String(required=True, allow_none=True)
-    end = fields.String(required=True, allow_none=True)
+    permutations = fields.Integer(required=True, metadata={
+        "description": "permutations used (inference=permutation)"})
+    seed = fields.Integer(required=True, metadata={"description": "seed of the permutations"})
+    categories = fields.List(fields.String(), required=True, metadata={
+        "description": "category codes filtered on (empty: all)"})
+    channel = fields.String(required=True, allow_none=True, metadata={
+        "description": "channel filtered on, or null"})
+    status = fields.String(required=True, allow_none=True, metadata={
+        "description": "status filtered on, or null"})
+    start = fields.String(required=True, allow_none=True, metadata={
+        "description": "first instant counted (RFC 3339), or null"})
+    end = fields.String(required=True, allow_none=True, metadata={
+        "description": "instant counted up to (excluded), or null"})
     reports = fields.Integer(required=True, metadata={"description": "reports counted"})
     area_cells = fields.Integer(required=True, metadata={
         "description": "cells of the service area at this resolution"})
@@ -480,28 +566,35 @@ class HotspotParametersSchema(Schema):
 
 
 class EmergingParametersSchema(HotspotParametersSchema):
-    period = fields.String(required=True)
+    period = fields.String(required=True, metadata={"description": "week or month"})
     periods = fields.List(fields.String(), required=True, metadata={
         "description": "each period's first day"})
-    alpha = fields.Float(required=True)
+    alpha = fields.Float(required=True, metadata={
+        "description": "significance level of the per-period calls and the trend test"})
 
 
 class HotspotFeatureSchema(_Feature):
-    properties = fields.Nested(HotspotPropertiesSchema, required=True)
+    properties = fields.Nested(HotspotPropertiesSchema, required=True, metadata={
+        "description": "the cell's figures"})
 
 
 class HotspotCollectionSchema(_FeatureCollection):
-    parameters = fields.Nested(HotspotParametersSchema, required=True)  # type: ignore[assignment]  # described in full here
-    features = fields.List(fields.Nested(HotspotFeatureSchema), required=True)
+    parameters = fields.Nested(HotspotParametersSchema, required=True, metadata={
+        "description": "the query as understood, and what the analysis chose"})  # type: ignore[assignment]  # described in full here
+    features = fields.List(fields.Nested(HotspotFeatureSchema), required=True, metadata={
+        "description": "one feature per cell of the study area"})
 
 
 class EmergingFeatureSchema(_Feature):
-    properties = fields.Nested(EmergingPropertiesSchema, required=True)
+    properties = fields.Nested(EmergingPropertiesSchema, required=True, metadata={
+        "description": "the cell's trend figures"})
 
 
 class EmergingCollectionSchema(_FeatureCollection):
-    parameters = fields.Nested(EmergingParametersSchema, required=True)  # type: ignore[assignment]  # described in full here
-    features = fields.List(fields.Nested(EmergingFeatureSchema), required=True)
+    parameters = fields.Nested(EmergingParametersSchema, required=True, metadata={
+        "description": "the query as understood, and the periods"})  # type: ignore[assignment]  # described in full here
+    features = fields.List(fields.Nested(EmergingFeatureSchema), required=True, metadata={
+        "description": "one feature per cell of the study area"})
 
 
 def _number(description: str) -> fields.Float:
@@ -513,8 +606,10 @@ class CoveragePropertiesSchema(Schema):
     channel shares of the endpoint's description come beside them."""
 
     code = fields.String(required=True, metadata={"description": "GSO code"})
-    name = fields.String(required=True)
-    setting = fields.String(required=True, validate=validate.OneOf(["urban", "rural"]))
+    name = fields.String(required=True, metadata={
+        "description": "the ward's or commune's full name"})
+    setting = fields.String(required=True, validate=validate.OneOf(["urban", "rural"]), metadata={
+        "description": "urban (phường) or rural (xã)"})
     population = _number("residents (2019 census, or derived for 2025 wards)")
     area_km2 = _number("area on the spheroid")
     reports = _number("reports in the period")
@@ -566,41 +661,52 @@ class CoveragePropertiesSchema(Schema):
 
 
 class CoverageParametersSchema(Schema):
-    generation = fields.String(required=True)
-    attribution = fields.String(required=True)
+    generation = fields.String(required=True, metadata={
+        "description": "the boundary generation of the communes"})
+    attribution = fields.String(required=True, metadata={
+        "description": "point or crosswalk, as asked"})
     model = fields.String(required=True, metadata={"description": "the flag model used"})
     methods = fields.Dict(required=True, metadata={
         "description": "per figure: method, interval, calibrated (true/false) and a note"})
 
 
 class CoverageFeatureSchema(_Feature):
-    properties = fields.Nested(CoveragePropertiesSchema, required=True)
+    properties = fields.Nested(CoveragePropertiesSchema, required=True, metadata={
+        "description": "the commune's figures"})
 
 
 class CoverageCollectionSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]))
-    parameters = fields.Nested(CoverageParametersSchema, required=True)
-    features = fields.List(fields.Nested(CoverageFeatureSchema), required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["FeatureCollection"]), metadata={
+        "description": "always FeatureCollection"})
+    parameters = fields.Nested(CoverageParametersSchema, required=True, metadata={
+        "description": "the query as understood, and the methods"})
+    features = fields.List(fields.Nested(CoverageFeatureSchema), required=True, metadata={
+        "description": "one feature per commune"})
 
 
 class SummaryRowSchema(Schema):
     metric = fields.String(required=True, metadata={
         "description": "e.g. rate_per_1000, reporting_rate_per_day, reporting_delay_days, "
                        "reporting_rate (zero-truncated), under_reporting_communes"})
-    setting = fields.String(required=True)
-    estimate = fields.Float(required=True, allow_none=True)
-    low = fields.Float(required=True, allow_none=True)
-    high = fields.Float(required=True, allow_none=True)
-    interval = fields.String(required=True)
+    setting = fields.String(required=True, metadata={"description": "urban, rural, or all"})
+    estimate = fields.Float(required=True, allow_none=True, metadata={
+        "description": "the metric's estimate for the setting"})
+    low = fields.Float(required=True, allow_none=True, metadata={
+        "description": "95% interval, low end (null when there is none)"})
+    high = fields.Float(required=True, allow_none=True, metadata={
+        "description": "95% interval, high end (null = unbounded or none)"})
+    interval = fields.String(required=True, metadata={
+        "description": "how the interval was made (e.g. Wilson, profile likelihood, bootstrap)"})
     calibrated = fields.Boolean(required=True, allow_none=True, metadata={
         "description": "reporting rates: whether the intervals held a known truth in the "
                        "calibration study; null for other metrics"})
 
 
 class SummarySchema(Schema):
-    parameters = fields.Dict(required=True)
+    parameters = fields.Dict(required=True, metadata={"description": "the query as understood"})
     methods = fields.Dict(required=True, metadata={"description": "as in /v1/coverage"})
-    rows = fields.List(fields.Nested(SummaryRowSchema), required=True)
+    rows = fields.List(fields.Nested(SummaryRowSchema), required=True, metadata={
+        "description": "one row per metric and setting"})
 
 
 def table_or(content_type: str, schema: type[Schema]) -> dict[str, object]:
