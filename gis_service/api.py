@@ -40,6 +40,23 @@ Analyses: hot spots per H3 cell and coverage per ward, as GeoDataFrames in EPSG:
 >>> len(wards), {"rate_eb", "under_reporting"} <= set(wards.columns)
 (40, True)
 
+Per commune and category, and the reporting process in time (reports per day while an incident
+is open), by commune or setting, and its regression on ward covariates.
+
+>>> {"category", "reports", "expected"} <= set(coverage_by_category(conn, generation="2025").columns)
+True
+>>> sorted(reporting_rates_in_time(conn, generation="2025", by="setting")["setting"])
+['rural', 'urban']
+>>> "rate_ratio" in reporting_rate_regression(conn, generation="2025").columns
+True
+
+Generations: the stored crosswalk between two boundary generations, and counts re-keyed along
+it (totals kept).
+
+>>> row = crosswalk(conn, "2019", "2025")[0]
+>>> round(sum(reaggregate(conn, "2019", "2025", {row.from_code: 10.0}).values()), 6)
+10.0
+
 Scorecards: every agency's (or ward's, category's, setting's) volume, on-time rate with its
 Wilson interval, working-hour durations, backlog and satisfaction beside its rating coverage.
 
@@ -68,15 +85,19 @@ from sqlalchemy import Connection
 
 from gis_service.analysis import (
     coverage,
+    coverage_by_category,
     coverage_summary,
     emerging_hotspots,
     engine,
     hotspots,
     populated_gaps,
+    reporting_rate_regression,
     reporting_rates,
+    reporting_rates_in_time,
 )
 from gis_service.analysis.scorecards import Scorecards, scorecards
 from gis_service.batch import BatchOutcome, run_batch
+from gis_service.boundaries.crosswalk import crosswalk, reaggregate
 from gis_service.config import Settings
 from gis_service.coords import LonLat, lonlat
 from gis_service.geocode import GeocodeResult, IndexCache
@@ -109,8 +130,10 @@ __all__ = [
     "batch",
     "boundaries_map",
     "coverage",
+    "coverage_by_category",
     "coverage_map",
     "coverage_summary",
+    "crosswalk",
     "emerging_hotspots",
     "engine",
     "geocode",
@@ -118,8 +141,11 @@ __all__ = [
     "hotspots",
     "map_html",
     "populated_gaps",
+    "reaggregate",
     "redact",
+    "reporting_rate_regression",
     "reporting_rates",
+    "reporting_rates_in_time",
     "reverse",
     "scorecards",
     "snap",
