@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, render_template, request, url_for
 from flask import typing as ft
+from flask_babel import get_locale
 from flask_smorest import Api
 from sqlalchemy import Engine
 
@@ -16,6 +17,7 @@ from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
 from gis_service.web import cors, i18n, inbound, problems, read_routing
 from gis_service.web.apidoc import CommonErrors, status_responses
+from gis_service.web.apidoc_language import localised
 from gis_service.web.assets import swagger_assets
 from gis_service.web.console_page import blp as console_page_blp
 from gis_service.web.coverage import blp as coverage_blp
@@ -60,6 +62,21 @@ class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
     # No "default" response: each operation lists the statuses it answers.
     DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _openapi_json(self) -> Any:
+        # The document in the request's language (web.apidoc_language); English by default.
+        document = localised(self.spec.to_dict(), str(get_locale() or i18n.API_LOCALE))
+        return current_app.json.response(document)
+
+    def _openapi_swagger_ui(self) -> str:
+        # /docs?lang=vi reads the document in the same language (the browser's Accept-Language
+        # reaches /openapi.json by itself).
+        lang = request.args.get(i18n.LANG_PARAMETER)
+        return render_template(
+            "swagger_ui.html", title=self.spec.title,
+            spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json", lang=lang),
+            swagger_ui_url=self._swagger_ui_url,
+            swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}))
 
     def handle_http_exception(self, error: Any) -> Any:
         return problems.from_http_exception(error)

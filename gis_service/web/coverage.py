@@ -98,7 +98,7 @@ def get_coverage(args: dict[str, Any]) -> Response:
 @blp.alt_response(400, **problem_doc("from not before to, unknown category"))
 @blp.alt_response(404, **problem_doc("unknown generation"))
 def get_summary(args: dict[str, Any]) -> Response:
-    """Urban wards against rural communes, with 95% intervals."""
+    """Urban wards against rural communes, with intervals (95%)."""
     with connection() as conn:
         table = coverage_summary(conn, **_options(args))
     if args["format"] == "csv":

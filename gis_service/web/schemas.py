@@ -649,9 +649,9 @@ class CoveragePropertiesSchema(Schema):
     reporting_rate_per_day_high = _number("95% profile likelihood-ratio interval, high end")
     reporting_delay_days = _number("expected days before an incident's first report (1 / rate; "
                                    "null when no further report was seen: unbounded)")
-    reporting_delay_days_low = _number("95% interval, low end (1 / rate high)")
-    reporting_delay_days_high = _number("95% interval, high end (1 / rate low; null = "
-                                        "unbounded: no further report seen)")
+    reporting_delay_days_low = _number("low end of the interval (95%): 1 / rate high")
+    reporting_delay_days_high = _number("high end of the interval (95%): 1 / rate low; null = "
+                                        "unbounded: no further report seen")
     reporting_rate = _number("reports per incident, zero-truncated Poisson: NOT calibrated")
     reporting_rate_low = _number("its likelihood-ratio interval, low end")
     reporting_rate_high = _number("its likelihood-ratio interval, high end")
@@ -692,9 +692,9 @@ class SummaryRowSchema(Schema):
     estimate = fields.Float(required=True, allow_none=True, metadata={
         "description": "the metric's estimate for the setting"})
     low = fields.Float(required=True, allow_none=True, metadata={
-        "description": "95% interval, low end (null when there is none)"})
+        "description": "low end of the interval (95%); null when there is none"})
     high = fields.Float(required=True, allow_none=True, metadata={
-        "description": "95% interval, high end (null = unbounded or none)"})
+        "description": "high end of the interval (95%); null = unbounded or none"})
     interval = fields.String(required=True, metadata={
         "description": "how the interval was made (e.g. Wilson, profile likelihood, bootstrap)"})
     calibrated = fields.Boolean(required=True, allow_none=True, metadata={
