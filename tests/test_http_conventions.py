@@ -44,6 +44,25 @@ def test_an_unknown_body_field_is_named(client: FlaskClient, reports_db: Reports
     problem(response, 400, "title")
 
 
+@pytest.mark.parametrize(("body", "status", "field"), [
+    # Wrong as written, whatever the service holds: 400.
+    ({"lat": 16.4637, "lon": 107.5905}, 400, "category"),
+    ({"category": "roads"}, 400, "lat"),
+    ({"category": "roads", "lat": 16.4637}, 400, "lon"),
+    ({"category": "roads", "lat": 16.4637, "lon": 107.5905, "channel": "fax"}, 400, "channel"),
+    # Well formed, but the service's data cannot act on it: 422.
+    ({"category": "no_such_category", "lat": 16.4637, "lon": 107.5905}, 422, "category"),
+    ({"category": "roads", "lat": 21.0278, "lon": 105.8342}, 422, "lat"),
+])
+def test_400_when_wrong_as_written_422_when_not_actionable(
+        client: FlaskClient, reports_db: ReportsDB, body: dict[str, object], status: int,
+        field: str) -> None:
+    """The README's one rule (issue 18: a missing category was 400 and a missing location 422)."""
+    response = client.post("/v1/reports", json=body,
+                           headers={"X-API-Key": reports_db.keys["client"]})
+    problem(response, status, field)
+
+
 def test_batch_items_without_an_id_are_answered_by_position(client: FlaskClient) -> None:
     response = client.post("/v1/geocode/batch", json={"items": [
         {"lat": 16.4637, "lon": 107.5905}, {"id": "b", "q": "Vỹ Dạ, Huế"}, {"q": 5}]})
