@@ -11,8 +11,12 @@ its string form. An H3 index never sets its top bit, so the cells fit ``bigint``
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
+import h3
 import numpy as np
 import numpy.typing as npt
+import shapely
 from h3.api import basic_int
 
 from gis_service.coords import LonLat
@@ -20,7 +24,8 @@ from gis_service.coords import LonLat
 # The resolutions stored, declared once with the report table's columns.
 from gis_service.db.schema import H3_RESOLUTIONS as RESOLUTIONS
 
-__all__ = ["RESOLUTIONS", "cells_for_points", "lonlat_to_cells"]
+__all__ = ["RESOLUTIONS", "cell_polygons", "cells_covering", "cells_for_points",
+           "lonlat_to_cells"]
 
 
 def lonlat_to_cells(point: LonLat) -> dict[int, int]:
@@ -48,3 +53,34 @@ def cells_for_points(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
                          dtype=np.int64, count=len(lons))
         for res in RESOLUTIONS
     }
+
+
+def cell_polygons(cells: Sequence[int]) -> list[shapely.Polygon]:
+    """The hexagons (or pentagons) of integer cells, in (lon, lat) order.
+
+    >>> cell = basic_int.latlng_to_cell(16.4637, 107.5905, 9)
+    >>> hexagon = cell_polygons([cell])[0]
+    >>> hexagon.contains(shapely.Point(107.5905, 16.4637)), len(hexagon.exterior.coords)
+    (True, 7)
+    """
+    # h3 answers (lat, lng) pairs; shapely and every other module here speak (lon, lat).
+    return [shapely.Polygon([(lng, lat) for lat, lng in basic_int.cell_to_boundary(cell)])
+            for cell in cells]
+
+
+def cells_covering(polygons: Iterable[shapely.Polygon | shapely.MultiPolygon], resolution: int
+                   ) -> npt.NDArray[np.int64]:
+    """Every H3 cell that overlaps any of the polygons (not only those whose centre lies in
+    one: areal weighting needs the cells along the edges too), sorted, as int64.
+
+    >>> square = shapely.box(107.59, 16.46, 107.60, 16.47)
+    >>> cells = cells_covering([square], 9)
+    >>> bool(np.isin(basic_int.latlng_to_cell(16.465, 107.595, 9), cells)), len(cells) > 4
+    (True, True)
+    """
+    found: set[str] = set()
+    for polygon in polygons:
+        # GeoJSON's mapping is (lon, lat), which geo_to_h3shape expects.
+        shape = h3.geo_to_h3shape(shapely.geometry.mapping(polygon))
+        found.update(h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap"))
+    return np.array(sorted(h3.str_to_int(cell) for cell in found), dtype=np.int64)

@@ -31,11 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import geopandas as gpd
-import h3
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-import shapely
 from sqlalchemy import Connection
 
 from gis_service.analysis import grid, reporting_process
@@ -48,6 +45,7 @@ from gis_service.analysis.statistics import reporting_rates as rs
 from gis_service.boundaries import generations
 from gis_service.boundaries.crosswalk import reaggregate
 from gis_service.boundaries.frames import units_frame
+from gis_service.cells import cells_covering
 from gis_service.db.schema import CHANNELS
 from gis_service.errors import InvalidInput
 
@@ -565,17 +563,6 @@ def reporting_rates(conn: Connection, *, generation: str = "2025", start: TimeBo
 
 # -- populated cells without reports --------------------------------------------------------------
 
-def _cells_covering(polygons: Iterable[shapely.Polygon | shapely.MultiPolygon], resolution: int
-                    ) -> npt.NDArray[np.int64]:
-    """Every H3 cell that overlaps any of the polygons (not only those whose centre lies in
-    one: areal weighting needs the cells along the edges too), sorted."""
-    found: set[str] = set()
-    for polygon in polygons:
-        shape = h3.geo_to_h3shape(shapely.geometry.mapping(polygon))
-        found.update(h3.h3shape_to_cells_experimental(shape, resolution, contain="overlap"))
-    return np.array(sorted(h3.str_to_int(cell) for cell in found), dtype=np.int64)
-
-
 def cell_coverage(conn: Connection, *, generation: str = "2025", resolution: int = 9,
                   start: TimeBound | None = None, end: TimeBound | None = None,
                   categories: str | Iterable[str] | None = None) -> gpd.GeoDataFrame:
@@ -592,7 +579,7 @@ def cell_coverage(conn: Connection, *, generation: str = "2025", resolution: int
                            field="res")
     request = _request(conn, generation, start=start, end=end, categories=categories)
     units = units_frame(conn, request.generation.code)
-    cells = _cells_covering(units.geometry, resolution)
+    cells = cells_covering(units.geometry, resolution)
     pieces = sql.cell_pieces(conn, request.generation.id, cells, grid.cell_polygons(cells))
     counts = sql.cell_report_counts(conn, request.scope, resolution)
     frame = pieces.merge(counts, on=["cell", "unit_code"], how="left").fillna({"reports": 0})

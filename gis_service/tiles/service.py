@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Connection
 
+from gis_service.cells import cell_polygons
 from gis_service.data_versions import DataVersion, read_versions
 from gis_service.ogc import cells as ogc_cells
 from gis_service.ogc import collections as catalogue
@@ -41,9 +42,7 @@ def _version(layer: Layer, versions: DataVersion) -> str:
 
 
 def _hexagon_wkb(cells: list[int]) -> list[bytes]:
-    rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))]
-             for cell in cells]
-    return [shapely.to_wkb(shapely.Polygon(ring)) for ring in rings]
+    return [shapely.to_wkb(polygon) for polygon in cell_polygons(cells)]
 
 
 def _padded(tile: TileId, margin: float) -> tuple[float, float, float, float]:
