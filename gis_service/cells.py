@@ -17,15 +17,15 @@ import h3
 import numpy as np
 import numpy.typing as npt
 import shapely
-from h3.api import basic_int
+from h3.api import basic_int, numpy_int
 
 from gis_service.coords import LonLat
 
 # The resolutions stored, declared once with the report table's columns.
 from gis_service.db.schema import H3_RESOLUTIONS as RESOLUTIONS
 
-__all__ = ["RESOLUTIONS", "cell_polygons", "cells_covering", "cells_for_points",
-           "lonlat_to_cells"]
+__all__ = ["RESOLUTIONS", "cell_polygons", "cells_centred_in", "cells_covering",
+           "cells_for_points", "lonlat_to_cell", "lonlat_to_cells"]
 
 
 def lonlat_to_cells(point: LonLat) -> dict[int, int]:
@@ -55,17 +55,46 @@ def cells_for_points(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
     }
 
 
-def cell_polygons(cells: Sequence[int]) -> list[shapely.Polygon]:
-    """The hexagons (or pentagons) of integer cells, in (lon, lat) order.
+
+def lonlat_to_cell(point: LonLat, resolution: int) -> int:
+    """The point's cell at one resolution.
+
+    >>> lonlat_to_cell(LonLat(107.611, 16.4779), 9) == lonlat_to_cells(LonLat(107.611, 16.4779))[9]
+    True
+    """
+    return int(basic_int.latlng_to_cell(point.lat, point.lon, resolution))
+
+
+def cell_polygons(cells: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    """The hexagons (or pentagons) of integer cells, in (lon, lat) order, as an array of shapely
+    polygons (h3 gives one boundary per call; the polygons are built in one vectorised step).
 
     >>> cell = basic_int.latlng_to_cell(16.4637, 107.5905, 9)
     >>> hexagon = cell_polygons([cell])[0]
     >>> hexagon.contains(shapely.Point(107.5905, 16.4637)), len(hexagon.exterior.coords)
     (True, 7)
     """
-    # h3 answers (lat, lng) pairs; shapely and every other module here speak (lon, lat).
-    return [shapely.Polygon([(lng, lat) for lat, lng in basic_int.cell_to_boundary(cell)])
-            for cell in cells]
+    listed = [int(cell) for cell in cells]
+    if not listed:
+        return np.empty(0, dtype=object)
+    boundaries = [basic_int.cell_to_boundary(cell) for cell in listed]
+    sizes = np.fromiter((len(b) for b in boundaries), dtype=np.intp, count=len(boundaries))
+    # h3 gives (lat, lng) pairs; shapely and every other module here speak (lon, lat).
+    latlng = np.array([point for boundary in boundaries for point in boundary], dtype=np.float64)
+    rings = shapely.linearrings(latlng[:, ::-1], indices=np.repeat(np.arange(len(listed)), sizes))
+    return np.asarray(shapely.polygons(rings), dtype=object)
+
+
+def cells_centred_in(polygon: shapely.Geometry, resolution: int
+                     ) -> npt.NDArray[np.int64]:
+    """The cells whose centre lies in the polygon, as int64 (h3's own order).
+
+    >>> len(cells_centred_in(shapely.box(107.58, 16.46, 107.59, 16.47), 9)) > 5
+    True
+    """
+    # GeoJSON-like input is (lon, lat), which geo_to_h3shape expects.
+    return np.asarray(numpy_int.h3shape_to_cells(h3.geo_to_h3shape(polygon), resolution),
+                      dtype=np.int64)
 
 
 def cells_covering(polygons: Iterable[shapely.Polygon | shapely.MultiPolygon], resolution: int

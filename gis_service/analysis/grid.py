@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import h3
-import h3.api.basic_int as h3b
-import h3.api.numpy_int as h3n
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -29,6 +27,8 @@ from sqlalchemy import Connection
 from gis_service.analysis.cache import LruCache
 from gis_service.analysis.sql import hotspots as sql
 from gis_service.analysis.statistics.weights import CellWeights, WeightScheme, ring_weights
+from gis_service.cells import cell_polygons as cell_polygons_of
+from gis_service.cells import cells_centred_in
 
 CellArray = npt.NDArray[np.int64]
 PolygonArray = npt.NDArray[np.object_]
@@ -54,8 +54,7 @@ def cells_in_parts(parts: Sequence[bytes], resolution: int) -> CellArray:
     >>> len(cells_in_parts([square], 9)) > 5
     True
     """
-    found = [h3n.h3shape_to_cells(h3.geo_to_h3shape(shapely.from_wkb(wkb)), resolution)
-             for wkb in parts]
+    found = [cells_centred_in(shapely.from_wkb(wkb), resolution) for wkb in parts]
     if not found:
         return np.empty(0, dtype=np.int64)
     return np.unique(np.concatenate(found)).astype(np.int64)
@@ -87,20 +86,9 @@ def weights(cells: CellArray, k: int, scheme: WeightScheme) -> CellWeights:
 def cell_polygons(cells: CellArray) -> PolygonArray:
     """Each cell's hexagon (lon/lat, EPSG:4326) as shapely polygons, cached by the cell list.
 
-    h3 gives one boundary per call; the polygons are then built in one vectorised step.
+    The polygons come from :func:`gis_service.cells.cell_polygons` (one vectorised step).
     """
-    return _POLYGONS.get_or_make(digest(cells), lambda: _build_polygons(cells))
-
-
-def _build_polygons(cells: CellArray) -> PolygonArray:
-    if len(cells) == 0:
-        return np.empty(0, dtype=object)
-    boundaries = [h3b.cell_to_boundary(cell) for cell in cells.tolist()]
-    sizes = np.fromiter((len(b) for b in boundaries), dtype=np.intp, count=len(boundaries))
-    # h3 gives (lat, lng) pairs; shapely wants (lon, lat).
-    latlng = np.array([point for boundary in boundaries for point in boundary], dtype=np.float64)
-    rings = shapely.linearrings(latlng[:, ::-1], indices=np.repeat(np.arange(len(cells)), sizes))
-    return np.asarray(shapely.polygons(rings), dtype=object)
+    return _POLYGONS.get_or_make(digest(cells), lambda: cell_polygons_of(cells))
 
 
 def cell_names(cells: CellArray) -> list[str]:

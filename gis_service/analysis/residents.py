@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import h3.api.numpy_int as h3n
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -27,6 +26,8 @@ from gis_service.analysis.cache import LruCache
 from gis_service.analysis.grid import cells_in_parts
 from gis_service.analysis.hierarchy import parents
 from gis_service.analysis.sql import residents as sql
+from gis_service.cells import lonlat_to_cell
+from gis_service.coords import LonLat
 
 CellArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -51,7 +52,7 @@ def raster_from_parts(parts: sql.CensusParts) -> ResidentRaster:
         cells = cells_in_parts([wkb], RASTER_RESOLUTION)
         if len(cells) == 0:
             point = shapely.from_wkb(wkb).representative_point()
-            cells = np.array([h3n.latlng_to_cell(point.y, point.x, RASTER_RESOLUTION)],
+            cells = np.array([lonlat_to_cell(LonLat(point.x, point.y), RASTER_RESOLUTION)],
                              dtype=np.int64)
         found_cells.append(cells)
         found_units.append(np.full(len(cells), unit_id, dtype=np.int64))

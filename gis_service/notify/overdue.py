@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from gis_service.db.schema import overdue_notice, report, report_event
 from gis_service.notify.outbox import enqueue
+from gis_service.reports.calendar import TIMEZONE
 from gis_service.reports.lifecycle import DEADLINE_STATUSES
 
 OVERDUE_ACTOR = "system:overdue"
@@ -54,7 +55,7 @@ def mark_overdue(conn: Connection, now: dt.datetime) -> list[int]:
         .cte("noticed")
     )
     note = func.format("overdue: the deadline was %s",
-                       func.to_char(func.timezone("Asia/Ho_Chi_Minh", noticed.c.due_at),
+                       func.to_char(func.timezone(TIMEZONE, noticed.c.due_at),
                                     "YYYY-MM-DD HH24:MI"))
     events = (
         insert(report_event)

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 from gis_service.errors import InvalidInput
 from gis_service.ogc.crs import Crs, parse_crs
+from gis_service.reports.calendar import TZ
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-#: Dates without a time are whole days in Huế (UTC+7), the days the reports are made in.
-HUE = dt.timezone(dt.timedelta(hours=7))
 OPEN = ("..", "")
 #: What every items request may carry; collections add their property filters.
 ITEM_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs")
@@ -122,7 +121,7 @@ def _instant(text: str, *, end: bool) -> dt.datetime:
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time(0), HUE)
+            moment = dt.datetime.combine(day, dt.time(0), TZ)  # a date is a whole day in Huế
             return moment + dt.timedelta(days=1, microseconds=-1) if end else moment
         value = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:

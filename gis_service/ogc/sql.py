@@ -36,10 +36,10 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from gis_service.db.schema import admin_unit, category, generation, report
 from gis_service.ogc.crs import Crs
 from gis_service.ogc.params import Interval, ItemsQuery
+from gis_service.reports.calendar import TIMEZONE
 
 #: About 10 m: the precision of every public report location (web.report_json's 4 decimals).
 PUBLIC_GRID_DEG = 1e-4
-HUE_ZONE = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _paged(features: Select[Any], query: ItemsQuery) -> Select[Any]:
 
 
 def _hue_day(value: Any, name: str) -> ColumnElement[Any]:
-    return func.date(func.timezone(HUE_ZONE, bindparam(name, value)))
+    return func.date(func.timezone(TIMEZONE, bindparam(name, value)))
 
 
 # -- communes of a generation ---------------------------------------------------------------------

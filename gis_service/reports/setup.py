@@ -14,7 +14,7 @@ from gis_service.config import Settings
 from gis_service.db.schema import agency, category, generation, report
 from gis_service.reports.agencies import AgencyLoad, load_agencies
 from gis_service.reports.agency_config import AGENCIES_FILE
-from gis_service.reports.calendar import CalendarFill, ensure_calendar
+from gis_service.reports.calendar import TIMEZONE, CalendarFill, ensure_calendar
 from gis_service.reports.categories import CATEGORIES_FILE, CategoryLoad, load_categories
 from gis_service.reports.configfile import config_path
 
@@ -39,7 +39,7 @@ def calendar_years(conn: Connection, today: dt.date) -> tuple[int, int]:
     earliest = conn.execute(
         select(func.least(
             select(func.min(extract("year", generation.c.valid_from))).scalar_subquery(),
-            select(func.min(extract("year", func.timezone("Asia/Ho_Chi_Minh", report.c.created_at))))
+            select(func.min(extract("year", func.timezone(TIMEZONE, report.c.created_at))))
             .scalar_subquery(),
         ))
     ).scalar()
