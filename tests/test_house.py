@@ -41,3 +41,22 @@ def test_h3_meets_coordinates_only_in_the_cells_module() -> None:
     found = sorted({name for name, tree in _modules() for node in ast.walk(tree)
                     if isinstance(node, ast.Attribute) and node.attr in COORDINATE_CALLS})
     assert found == ["cells.py"]
+
+
+#: What the HTTP and CLI layers may take from SQLAlchemy: types and errors, never statements.
+ADAPTER_IMPORTS = {"Connection", "Engine", "create_engine", "DBAPIError", "OperationalError",
+                   "TimeoutError"}
+
+
+def test_no_sql_in_the_views_or_the_cli() -> None:
+    found = [f"{name}: {alias.name}" for name, tree in _modules()
+             if name.startswith(("web/", "cli/")) for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+             for alias in node.names if alias.name not in ADAPTER_IMPORTS]
+    assert found == []
+
+
+def test_dead_code_stays_gone() -> None:
+    defined = {node.name for _, tree in _modules() for node in ast.walk(tree)
+               if isinstance(node, ast.FunctionDef)}
+    assert not defined & {"wait_until_accepting", "events_of"}

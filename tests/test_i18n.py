@@ -144,7 +144,7 @@ def test_catalogues_compile(tmp_path: Path) -> None:
     copy = tmp_path / "translations"
     shutil.copytree(TRANSLATIONS, copy, ignore=shutil.ignore_patterns("*.mo"))
     assert [p.relative_to(copy) for p in compile_catalogues(copy)] == [
-        Path("vi/LC_MESSAGES/messages.mo")]
+        Path("vi/LC_MESSAGES/messages.mo"), Path("vi/LC_MESSAGES/openapi.mo")]
     assert compile_catalogues(copy) == []  # up to date: nothing rewritten
     translations = Translations.load(str(copy), ["vi"])
     assert translations.gettext("Invalid input") == "Dữ liệu đầu vào không hợp lệ"
