@@ -60,3 +60,10 @@ def test_dead_code_stays_gone() -> None:
     defined = {node.name for _, tree in _modules() for node in ast.walk(tree)
                if isinstance(node, ast.FunctionDef)}
     assert not defined & {"wait_until_accepting", "events_of"}
+
+
+def test_intake_and_import_build_the_report_row_alike() -> None:
+    """One row builder (``reports/row.py``): the ~30 columns are named there, not twice."""
+    users = sorted(name for name, tree in _modules() for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and node.module == "gis_service.reports.row")
+    assert users == ["reports/importing/sql.py", "reports/intake.py"]
