@@ -178,6 +178,10 @@ class CommuneCores:
         # Requests name few distinct (code, date) pairs; each is resolved once.
         self._picked: dict[tuple[str | None, dt.date | None], _GenerationCores | None] = {}
 
+    def picked(self, code: str | None, at: dt.date | None) -> _GenerationCores | None:
+        """:meth:`of_generation`'s pick if it was made already (no SQL), else None."""
+        return self._picked.get((code, at))
+
     def of_generation(self, conn: Connection, code: str | None, at: dt.date | None
                       ) -> _GenerationCores | None:
         """The cores of the generation the snapping SQL would pick, if it has communes.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,12 @@ from gis_service.coords import LonLat
 from gis_service.db.schema import admin_unit
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.proximity import NEAR_BOUNDARY_M, neighbours_within
-from gis_service.spatial.single import clear_of_neighbours, snap_point
+from gis_service.spatial.single import (
+    clear_in_memory,
+    clear_of_neighbours,
+    snap_from_memory,
+    snap_point,
+)
 from gis_service.spatial.types import DEFAULT_TOLERANCE_M, Snap
 from gis_service.unit_ref import UnitRef
 
@@ -71,6 +77,20 @@ def reverse_point(
     if near_boundary_m == NEAR_BOUNDARY_M and clear_of_neighbours(conn, snap, point):
         return ReverseResult(point, snap, None)
     return _with_neighbours(conn, [point], [snap], near_boundary_m)[0]
+
+
+def reverse_from_memory(revision: uuid.UUID | None, point: LonLat, *, generation: str | None = None,
+                        at: dt.date | None = None, tolerance_m: float = DEFAULT_TOLERANCE_M
+                        ) -> ReverseResult | None:
+    """:func:`reverse_point`'s answer without the database, when this process's memory holds it
+    under ``revision`` (the primary's, as spatial/revision_watch.py last heard): a point deep
+    inside its commune and farther than 50 m from every other. None: ask :func:`reverse_point`.
+    """
+    snap = snap_from_memory(revision, point, generation=generation, at=at,
+                            tolerance_m=tolerance_m)
+    if snap is None or not clear_in_memory(revision, snap, point):
+        return None
+    return ReverseResult(point, snap, None)
 
 
 def _with_neighbours(conn: Connection, points: Sequence[LonLat], snaps: Sequence[Snap],

@@ -214,6 +214,30 @@ def snap_one(conn: Connection, kind: str, **params: Any) -> Snap:
     return _single_snap(row)
 
 
+def snap_from_memory(revision: uuid.UUID | None, point: LonLat, *, generation: str | None,
+                     at: dt.date | None, tolerance_m: float = DEFAULT_TOLERANCE_M) -> Snap | None:
+    """:func:`snap_point`'s answer from this process's memory alone, or None when it cannot
+    give it: a point in a commune's core, under ``revision``, a revision the primary committed
+    (spatial/revision_watch.py's). The same cached snap the SQL path would return after reading
+    that revision; anything else (edges, gaps, a generation not yet picked) goes to the SQL.
+    """
+    check_tolerance(tolerance_m)  # an inside answer does not depend on it, but a bad one is 400
+    cores = _CORES.get(revision)
+    if revision is None or cores is None or (generation is not None and at is not None):
+        return None
+    generation_cores = cores.picked(generation, at)
+    commune_id = None if generation_cores is None else generation_cores.core_at(point.lon,
+                                                                                point.lat)
+    return None if commune_id is None else _INSIDE_SNAPS.get(revision, commune_id)
+
+
+def clear_in_memory(revision: uuid.UUID | None, snap: Snap, point: LonLat) -> bool:
+    """:func:`clear_of_neighbours` for a snap of :func:`snap_from_memory` (no SQL)."""
+    cores = _CORES.get(revision)
+    generation_cores = None if cores is None or snap.commune is None else cores.picked(
+        snap.generation, None)
+    return generation_cores is not None and snap.commune is not None and \
+        generation_cores.clear_of_others(snap.commune.id, point.lon, point.lat)
 
 
 def clear_of_neighbours(conn: Connection, snap: Snap, point: LonLat) -> bool:

@@ -14,6 +14,7 @@ from gis_service.db.engine import database_url, make_engine, read_database_url
 from gis_service.db.lag import ReplicaMonitor
 from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
+from gis_service.spatial.revision_watch import RevisionWatch
 from gis_service.web import cors, i18n, inbound, problems, read_routing
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
@@ -110,19 +111,27 @@ def _engines(settings: Settings) -> tuple[Engine, Engine | None]:
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               read_engine: Engine | None = None) -> Flask:
+               read_engine: Engine | None = None, watch_revision: bool | None = None) -> Flask:
     """Build the app. Tests pass their own engine (and a replica's, or none); gunicorn workers
-    build theirs from the settings (``DATABASE_READ_URL`` or the embedded replica)."""
+    build theirs from the settings (``DATABASE_READ_URL`` or the embedded replica).
+
+    ``watch_revision`` (default: when the app builds its own engines, as a server's workers do)
+    starts a thread following the boundary revision, so reverse lookups deep inside a commune
+    are answered from memory (spatial/revision_watch.py); tests opt in.
+    """
     settings = settings or Settings.from_env()
     app = GisFlask("gis_service")
     app.config.update(_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    watch = engine is None if watch_revision is None else watch_revision
     if engine is None:
         engine, read_engine = _engines(settings)
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
                                              reads=_read_router(settings, engine, read_engine),
                                              geocode_index=IndexCache(
-                                                 streets=load_streets(settings.data_root)))
+                                                 streets=load_streets(settings.data_root)),
+                                             revision_watch=RevisionWatch(engine).start()
+                                             if watch else None)
 
     api = ProblemApi(app, spec_kwargs={"info": {"description": SERVICE_DESCRIPTION},
                                        "extra_plugins": [CommonErrors()]})

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, json, jsonify
 
 from gis_service.coords import lonlat
-from gis_service.spatial.reverse import commune_geojson, reverse_point
+from gis_service.spatial.reverse import commune_geojson, reverse_from_memory, reverse_point
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.frames import GEOJSON
 from gis_service.web.schemas import ReverseArgs, ReverseCollectionSchema, ReverseSchema
@@ -28,9 +28,15 @@ blp = ApiBlueprint("reverse", __name__, url_prefix="/v1", description="Reverse g
 def reverse(args: dict[str, Any]) -> Response:
     """Snap a point to the commune, district and province of a boundary generation."""
     point = lonlat(args["lon"], args["lat"])
+    found = services()
+    options: dict[str, Any] = {"generation": args.get("generation"), "at": args.get("at"),
+                               "tolerance_m": found.settings.snap_tolerance_m}
+    if args["format"] != "geojson":  # most points: no connection, no round trip
+        known = reverse_from_memory(found.boundary_revision, point, **options)
+        if known is not None:
+            return jsonify(reverse_json(known))
     with connection() as conn:
-        result = reverse_point(conn, point, generation=args.get("generation"), at=args.get("at"),
-                               tolerance_m=services().settings.snap_tolerance_m)
+        result = reverse_point(conn, point, **options)
         if args["format"] == "geojson":
             geometry = commune_geojson(conn, result.snap.commune) if result.snap.commune else None
             return Response(json.dumps(reverse_geojson(result, geometry)), mimetype=GEOJSON)

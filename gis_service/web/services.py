@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from gis_service.config import Settings
 from gis_service.geocode import IndexCache
 from gis_service.health import HealthCache
+from gis_service.spatial.revision_watch import RevisionWatch
 from gis_service.web.read_routing import ReadRouter, is_anonymous_read
 
 EXTENSION_KEY = "gis_service"
@@ -27,6 +29,13 @@ class Services:
     reads: ReadRouter
     #: /healthz's last answer, at most a second old.
     health: HealthCache = field(default_factory=HealthCache)
+    #: The primary's boundary revision followed by LISTEN/NOTIFY (None: every answer asks SQL).
+    revision_watch: RevisionWatch | None = None
+
+    @property
+    def boundary_revision(self) -> uuid.UUID | None:
+        """The revision answers from memory may rest on, None when nobody vouches for one."""
+        return None if self.revision_watch is None else self.revision_watch.revision
 
 
 def services() -> Services:
