@@ -38,6 +38,8 @@ class RevisionWatch:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         self._connect_args: tuple[list[Any], dict[str, Any]] = (list(cargs), dict(cparams))
         self.revision: uuid.UUID | None = None
+        #: The listening connection's server process (None while disconnected).
+        self.backend_pid: int | None = None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="revision-watch", daemon=True)
 
@@ -55,7 +57,7 @@ class RevisionWatch:
                 self._follow()
             except psycopg.Error as error:
                 log.warning("boundary revision watch reconnects: %s", error)
-            self.revision = None  # cannot vouch for any revision while disconnected
+            self.revision = self.backend_pid = None  # cannot vouch for anything disconnected
             self._stopped.wait(RETRY_S)
 
     def _follow(self) -> None:
@@ -63,6 +65,7 @@ class RevisionWatch:
         with psycopg.connect(*cargs, **{**cparams, "autocommit": True}) as conn:
             # LISTEN before the read: a revision committed after the read is then announced.
             conn.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = conn.info.backend_pid
             while not self._stopped.is_set():
                 row = conn.execute("SELECT revision FROM boundary_revision").fetchone()
                 self.revision = None if row is None else row[0]
