@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import uuid
 from collections.abc import Sequence
 
@@ -96,6 +97,7 @@ class _GenerationCores:
         self._ids = [int(i) for i in commune_ids]
         self._communes = communes
         self._clear: dict[int, shapely.Geometry | None] | None = None
+        self._clear_lock = threading.Lock()
         self._cores = cut_cores(communes)
         self._grown = shapely.buffer(communes, MARGIN_DEG)
         shapely.prepare(self._cores)
@@ -150,12 +152,25 @@ class _GenerationCores:
         ``NEAR_BOUNDARY_M`` metres at every latitude of the generation (a degree of longitude
         is shortest at the latitude farthest from the equator). Cut on first use.
         """
-        if self._clear is None:
-            self._clear = dict(zip(self._ids, cut_cores(self._communes, _clear_margin_deg(
-                self._communes)).tolist(), strict=True))
-            shapely.prepare([core for core in self._clear.values() if core is not None])
-        core = self._clear.get(commune_id)
+        clear = self._clear if self._clear is not None else self._cut_clear()
+        core = None if clear is None else clear.get(commune_id)
         return core is not None and bool(shapely.contains_xy(core, lon, lat))
+
+    def _cut_clear(self) -> dict[int, shapely.Geometry | None] | None:
+        """Cut the clear cores, in one thread only: the others are told "cannot tell" (the
+        neighbour query answers them) rather than each cutting its own set, which under load
+        stalled every thread of a worker for seconds (one cut: 1.5 s on a loaded VM)."""
+        if not self._clear_lock.acquire(blocking=False):
+            return None
+        try:
+            if self._clear is None:
+                clear = dict(zip(self._ids, cut_cores(self._communes, _clear_margin_deg(
+                    self._communes)).tolist(), strict=True))
+                shapely.prepare([core for core in clear.values() if core is not None])
+                self._clear = clear
+            return self._clear
+        finally:
+            self._clear_lock.release()
 
     def in_no_commune(self, lon: float, lat: float) -> bool:
         """Whether the point is surely covered by no commune (farther than the margin from all)."""
@@ -241,6 +256,7 @@ class CoreCache:
     def __init__(self) -> None:
         self._cores: RevisionCache[str, CommuneCores] = RevisionCache(KEPT_REVISIONS)
         self._lookups: dict[uuid.UUID, int] = {}
+        self._building = threading.Lock()
 
     def get(self, revision: uuid.UUID | None) -> CommuneCores | None:
         return None if revision is None else self._cores.get(revision, _ALL)
@@ -251,9 +267,14 @@ class CoreCache:
         if revision not in self._lookups and len(self._lookups) >= 16 * KEPT_REVISIONS:
             self._lookups = {}  # counts of revisions long gone
         self._lookups[revision] = count
-        if count % BUILD_AFTER == 0 and self.get(revision) is None:
-            # (tried again BUILD_AFTER lookups later if the boundaries changed meanwhile)
-            self.build(conn)
+        if (count % BUILD_AFTER == 0 and self.get(revision) is None
+                and self._building.acquire(blocking=False)):
+            # (tried again BUILD_AFTER lookups later if the boundaries changed meanwhile; one
+            # thread cuts while the others keep asking the SQL)
+            try:
+                self.build(conn)
+            finally:
+                self._building.release()
 
     def build(self, conn: Connection) -> CommuneCores | None:
         """Cut and keep the cores of the boundaries ``conn`` sees now."""
