@@ -2,6 +2,8 @@
 port over the generated history, read by GDAL's OAPIF driver (Debian's gdal-bin), OWSLib
 and QGIS 3.22 headless (Debian's python3-qgis, in the system Python).
 
+The ward scorecards (``scorecards-communes``) are read by all three as well.
+
 CITE Features Part 1 abstract tests covered through the clients: /conf/core/root-success,
 /conf/core/conformance-success, /conf/core/fc-md-success, /conf/core/fc-links (next links
 followed to the end), /conf/core/fc-numberMatched, /conf/core/fc-bbox-response,
@@ -23,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -98,7 +101,8 @@ def test_gdal_oapif_lists_the_collections_and_counts_the_reports(
     """GDAL's OAPIF driver: the landing page, conformance, collections; every report read by
     following the next links."""
     listing = ogrinfo(f"OAPIF:{server}/ogc")
-    for layer in ("communes-2025", "communes-2019", "reports", "hotspots-r8", "hotspots-r9"):
+    for layer in ("communes-2025", "communes-2019", "reports", "hotspots-r8", "hotspots-r9",
+                  "scorecards-communes"):
         assert re.search(rf"^\d+: {re.escape(layer)}\b", listing, re.MULTILINE), listing
     summary = ogrinfo("-so", "-oo", "PAGE_SIZE=5000", f"OAPIF:{server}/ogc", "reports")
     count = int(re.search(r"Feature Count: (\d+)", summary).group(1))  # type: ignore[union-attr]
@@ -120,6 +124,17 @@ def test_gdal_oapif_bbox_and_crs(server: str) -> None:
     assert "Feature Count: 40" in wards and "Geometry: Multi Polygon" in wards
 
 
+def test_gdal_oapif_reads_the_ward_scorecards(server: str) -> None:
+    """The scorecards collection through GDAL: one feature per 2025 ward, each with its
+    polygon and the scorecard's figures as fields."""
+    summary = ogrinfo("-so", f"OAPIF:{server}/ogc", "scorecards-communes")
+    assert "Feature Count: 40" in summary, summary
+    assert re.search(r"^code: String", summary, re.MULTILINE), summary
+    features = ogrinfo("-q", "-geom=SUMMARY", f"OAPIF:{server}/ogc", "scorecards-communes")
+    assert features.count("OGRFeature(scorecards-communes)") == 40
+    assert features.count("MULTIPOLYGON") + features.count("POLYGON") >= 40
+
+
 def test_owslib_reads_collections_and_items(server: str, history_db: HistoryDB) -> None:
     """OWSLib's OGCAPIFeatures: landing page, conformance, collections, items with bbox and
     limit."""
@@ -136,6 +151,20 @@ def test_owslib_reads_collections_and_items(server: str, history_db: HistoryDB) 
     assert api.collection_item("communes-2025", ward["id"])["properties"]["code"] == ward["id"]
 
 
+def test_owslib_reads_the_ward_scorecards(server: str) -> None:
+    """OWSLib: the scorecards collection's metadata, its 40 wards and one ward by its id."""
+    from owslib.ogcapi.features import Features  # noqa: PLC0415  # a test-only dependency
+
+    api = Features(f"{server}/ogc")
+    assert api.collection("scorecards-communes")["id"] == "scorecards-communes"
+    found = api.collection_items("scorecards-communes", limit=100)
+    assert found["numberMatched"] == found["numberReturned"] == len(found["features"]) == 40
+    card = found["features"][0]
+    assert card["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    again = api.collection_item("scorecards-communes", card["id"])
+    assert again["properties"] == card["properties"]
+
+
 # QgsError.summary() of a layer's error crashes 3.22's Python bindings (a temporary freed), and
 # so can exitQgis(): the result is printed and flushed, then the process leaves at once.
 QGIS_SCRIPT = textwrap.dedent("""
@@ -144,7 +173,7 @@ QGIS_SCRIPT = textwrap.dedent("""
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    layer = QgsVectorLayer(f"url='{sys.argv[1]}' typename='reports'", "r", "OAPIF")
+    layer = QgsVectorLayer(f"url='{sys.argv[1]}' typename='{sys.argv[2]}'", "r", "OAPIF")
     found = {"valid": layer.isValid()}
     if layer.isValid():
         found.update(crs=layer.crs().authid(), fields=layer.fields().names(),
@@ -155,9 +184,8 @@ QGIS_SCRIPT = textwrap.dedent("""
 
 
 
-def test_qgis_loads_the_reports_as_an_oapif_layer(server: str, history_db: HistoryDB,
-                                                  tmp_path: Path) -> None:
-    """QGIS 3.22 headless: the reports collection is a valid layer with every report."""
+def qgis_layer(server: str, collection: str, tmp_path: Path) -> dict[str, Any]:
+    """What QGIS 3.22 headless reads of ``collection`` as an OAPIF layer."""
     present = Path(SYSTEM_PYTHON).exists() and subprocess.run(
         [SYSTEM_PYTHON, "-c", "import qgis.core"], check=False, capture_output=True
     ).returncode == 0
@@ -166,11 +194,26 @@ def test_qgis_loads_the_reports_as_an_oapif_layer(server: str, history_db: Histo
     script.write_text(QGIS_SCRIPT)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": tempfile.mkdtemp()}
     env.pop("PYTHONPATH", None)
-    result = subprocess.run([SYSTEM_PYTHON, str(script), f"{server}/ogc"], check=False,
-                            capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    result = subprocess.run([SYSTEM_PYTHON, str(script), f"{server}/ogc", collection],
+                            check=False, capture_output=True, text=True, timeout=900, env=env,
+                            cwd=tmp_path)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, result.stderr[-3000:]
-    found = json.loads(lines[-1])
+    found: dict[str, Any] = json.loads(lines[-1])
     assert found["valid"], found
+    return found
+
+
+def test_qgis_loads_the_reports_as_an_oapif_layer(server: str, history_db: HistoryDB,
+                                                  tmp_path: Path) -> None:
+    """QGIS 3.22 headless: the reports collection is a valid layer with every report."""
+    found = qgis_layer(server, "reports", tmp_path)
     assert found["read"] == found["count"] == report_total(history_db), found
     assert {"category", "status", "created_at"} <= set(found["fields"])
+
+
+def test_qgis_loads_the_ward_scorecards(server: str, tmp_path: Path) -> None:
+    """QGIS 3.22 headless: the scorecards collection is a valid layer of the 40 wards."""
+    found = qgis_layer(server, "scorecards-communes", tmp_path)
+    assert found["read"] == found["count"] == 40, found
+    assert "code" in found["fields"], found

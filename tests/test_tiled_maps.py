@@ -13,6 +13,7 @@ import h3
 import mapbox_vector_tile
 import pytest
 import shapely
+import shapely.geometry
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -83,7 +84,10 @@ def test_the_hotspot_page_is_light_at_every_resolution(client: FlaskClient, res:
     assert document["cells_url"].startswith("/maps/hotspots/tiles/{z}/{x}/{y}.mvt?")
     assert f"res={res}" in document["cells_url"]
     assert len(html) < 60_000
-    assert html.count("Polygon") <= 1  # the province outline only
+    # The province outline only, beside the few neighbouring provinces of the base layer.
+    without_neighbours = {**document, "base": {**document["base"], "neighbours": None}}
+    assert json.dumps(without_neighbours).count("Polygon") <= 1
+    assert len(document["base"]["neighbours"]["features"]) <= 4
 
 
 def test_pages_and_assets_are_compressed_and_cached(client: FlaskClient) -> None:
@@ -124,6 +128,39 @@ def test_the_panel_states_the_inference_the_minimum_and_the_scale(client: FlaskC
     facts = re.search(r'<p class="gis-facts">(.*?)</p>', emerging, re.S)
     assert facts and "periods of a month" in facts.group(1)
     assert "minimum count 5" in facts.group(1) or "minimum count" in facts.group(1)
+
+
+def test_the_panel_states_the_predicted_recall_of_the_chosen_scale(
+        client: FlaskClient, history_db: HistoryDB) -> None:
+    """The scale's power (``parameters.power`` of /v1/hotspots) is on the page, in both
+    languages, and is the frame's own figure."""
+    with history_db.engine.connect() as conn:
+        power = cell_frame(conn, CellFilters(resolution=10)).attrs["power"]
+    en = page(client, "/maps/hotspots?res=10&lang=en")
+    recall = re.search(r'<span class="gis-power">(.*?)</span>', en, re.S)
+    assert recall and "Predicted recall" in recall.group(1), en[:3000]
+    assert f"{power['predicted_recall']:.2f}" in recall.group(1)
+    assert ("clusters can be missed" in recall.group(1)) == (not power["enough"])
+    vi = page(client, "/maps/hotspots?res=10")
+    recall = re.search(r'<span class="gis-power">(.*?)</span>', vi, re.S)
+    assert recall and "Độ nhạy dự báo" in recall.group(1)
+    assert f"{power['predicted_recall']:.2f}".replace(".", ",") in recall.group(1)
+    emerging = page(client, "/maps/emerging?res=7&lang=en")
+    assert re.search(r'<span class="gis-power">Predicted recall', emerging)
+
+
+def test_the_coverage_panel_states_its_method_scale_and_minimum(client: FlaskClient) -> None:
+    en = page(client, "/maps/coverage?lang=en")
+    facts = re.search(r'<p class="gis-facts">(.*?)</p>', en, re.S)
+    assert facts, en[:3000]
+    text = facts.group(1)
+    assert "Scale: the communes of the 2025 generation" in text
+    assert "from residents alone" in text and "5.0 %" in text
+    assert "No minimum count" in text
+    setting = page(client, "/maps/coverage?lang=en&model=with_setting")
+    assert "urban/rural setting; a flag" in setting
+    vi = page(client, "/maps/coverage")
+    assert "Thang đo:" in vi and "Phương pháp:" in vi and "5,0 %" in vi
 
 
 def test_pages_are_vietnamese_first_with_numbers_the_vietnamese_way(client: FlaskClient) -> None:
@@ -238,6 +275,37 @@ def test_base_layer_has_ward_labels_and_the_outline(client: FlaskClient,
     assert document["labelMinZoom"] == 12
     old = config_of(page(client, "/maps/boundaries?generation=2019"))
     assert len(old["base"]["labels"]) == 152
+
+
+def test_base_layer_has_the_neighbouring_provinces_of_the_national_layer(
+        client: FlaskClient) -> None:
+    """Without a tile server the land goes on past Huế: the reference generation's provinces
+    near the city (Quảng Trị to the north, Đà Nẵng to the south), never Huế itself, clipped
+    near the page's box and light."""
+    document = config_of(page(client, "/maps/hotspots?res=8"))
+    neighbours = document["base"]["neighbours"]
+    assert neighbours["type"] == "FeatureCollection"
+    names = {f["properties"]["name"] for f in neighbours["features"]}
+    assert any("Quảng Trị" in name for name in names), names
+    assert any("Đà Nẵng" in name for name in names), names
+    assert not any("Huế" in name for name in names), names
+    west, south, east, north = document["base"]["bounds"]
+    box = shapely.box(west - 0.51, south - 0.51, east + 0.51, north + 0.51)
+    for feature in neighbours["features"]:
+        shape = shapely.geometry.shape(feature["geometry"])
+        assert box.covers(shape), feature["properties"]["name"]
+        label = shapely.Point(feature["properties"]["lon"], feature["properties"]["lat"])
+        assert shape.buffer(1e-3).covers(label)
+    assert len(json.dumps(neighbours)) < 60_000
+
+
+def test_no_neighbours_are_sent_when_a_tile_server_draws_the_base(history_db: HistoryDB) -> None:
+    from gis_service.tiled_maps.pages import base_layer  # noqa: PLC0415
+
+    with history_db.engine.connect() as conn:
+        own = base_layer(conn)
+        served = base_layer(conn, tiles_url="https://tiles.example/{z}/{x}/{y}.png")
+    assert own.neighbours and served.neighbours is None
 
 
 def test_coverage_page_carries_one_row_per_commune_not_geometry(client: FlaskClient) -> None:

@@ -3,7 +3,8 @@ colours, handed to the page's script as one JSON document (``gis_service/static/
 
 Everything large comes as tiles; the document holds only what is small at every resolution:
 ward label points (40 wards, 152 communes in 2019), the province outline simplified to about
-100 m, the colour tables and, on the coverage page, one row of figures per commune.
+100 m, the neighbouring provinces clipped near the city and simplified to about 200 m, the
+colour tables and, on the coverage page, one row of figures per commune.
 """
 
 from __future__ import annotations
@@ -48,11 +49,15 @@ class Base:
     outline: Any
     tiles_url: str = ""
     attribution: str = ""
+    #: The neighbouring provinces (GeoJSON, ``name``), drawn as land when there is no tile
+    #: server; None with a tile server (its map has them) or no national layer loaded.
+    neighbours: Any = None
 
 
 def base_layer(conn: Connection, generation: str | None = None, *, tiles_url: str = "",
                attribution: str = "") -> Base:
-    """The wards' labels and the province outline of ``generation`` (the active one)."""
+    """The wards' labels and the province outline of ``generation`` (the active one) and,
+    without a tile server, the neighbouring provinces of the national layer."""
     chosen = generations.resolve(conn, code=generation)
     labels = [asdict(label) for label in sql.ward_labels(conn, chosen.id)]
     outline_text = sql.outline_geojson(conn, chosen.id)
@@ -63,7 +68,11 @@ def base_layer(conn: Connection, generation: str | None = None, *, tiles_url: st
         bounds = (min(lons) - 0.02, min(lats) - 0.02, max(lons) + 0.02, max(lats) + 0.02)
     else:
         bounds = HUE_BOUNDS
-    return Base(chosen.code, bounds, labels, outline, tiles_url, attribution)
+    neighbours = None
+    if not tiles_url:
+        found = sql.neighbour_provinces_geojson(conn, chosen.id, bounds)
+        neighbours = json.loads(found) if found else None
+    return Base(chosen.code, bounds, labels, outline, tiles_url, attribution, neighbours)
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,17 @@
   if (base.tiles_url) {
     L.tileLayer(base.tiles_url, {attribution: esc(base.attribution), maxZoom: 19}).addTo(map);
   } else {
-    // Our own base layer: the wards as land, the province's outline; the sea and the
-    // neighbours stay the map's background colour.
+    // Our own base layer: the neighbouring provinces (the national layer) and the wards as
+    // land, the province's outline; the sea and Laos stay the map's background colour.
+    if (base.neighbours) {
+      L.geoJSON(base.neighbours, {pane: 'gisLand', interactive: false, style: {
+        fill: true, fillColor: '#e4e1d6', fillOpacity: 1, color: '#9a968a', weight: 1,
+        dashArray: '4 3'}}).addTo(map);
+      L.layerGroup(base.neighbours.features.map(function (f) {
+        return L.marker([f.properties.lat, f.properties.lon], {pane: 'gisLabels', interactive: false, keyboard: false,
+          icon: L.divIcon({className: 'gis-province-label', html: esc(f.properties.name)})});
+      })).addTo(map);
+    }
     vectorLayer(config.wards_url, wardLayer, function (p) {
       return {fill: true, fillColor: p.setting === 'urban' ? '#efe9dc' : '#f3f2e6',
               fillOpacity: 1, stroke: false};
