@@ -24,6 +24,7 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy import sparse
 from sqlalchemy import Connection
 
 from gis_service.analysis.cache import LruCache
@@ -36,6 +37,16 @@ PolygonArray = npt.NDArray[np.object_]
 _AREAS: LruCache[tuple[str, int], CellArray] = LruCache(8)
 _WEIGHTS: LruCache[tuple[str, int, str], CellWeights] = LruCache(4)
 _POLYGONS: LruCache[str, PolygonArray] = LruCache(4)
+# The whole areas' own, kept apart so that the cut lists do not push them out.
+_AREA_WEIGHTS: LruCache[tuple[str, int, str], CellWeights] = LruCache(4)
+_AREA_POLYGONS: LruCache[tuple[str, int], PolygonArray] = LruCache(4)
+#: The latest study area seen at each resolution: a cell list mostly inside it takes its
+#: weights and polygons from the area's (cut out, plus the few cells outside), so a data
+#: change that adds or drops a cell does not rebuild the province's (15 s at resolution 10).
+_LATEST: dict[int, StudyArea] = {}
+#: Below this share of the area's cells a list is built directly: cutting from the whole
+#: area's matrix would first build it, which a small selection does not need.
+AREA_SHARE_TO_CUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,9 @@ def study_area(conn: Connection, resolution: int) -> StudyArea:
     key = sql.service_area_key(conn)
     cells = _AREAS.get_or_make(
         (key, resolution), lambda: cells_in_parts(sql.service_area(conn).parts, resolution))
-    return StudyArea(key=key, resolution=resolution, cells=cells)
+    area = StudyArea(key=key, resolution=resolution, cells=cells)
+    _LATEST[resolution] = area
+    return area
 
 
 def with_cells(area: StudyArea, extra: CellArray) -> CellArray:
@@ -79,17 +92,89 @@ def digest(cells: CellArray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(cells).tobytes(), digest_size=16).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Cut:
+    """Where a sorted cell list lies in a study area: the area, each cell's position in it
+    and which cells are inside."""
+
+    area: StudyArea
+    position: npt.NDArray[np.intp]
+    inside: npt.NDArray[np.bool_]
+
+
+def _cut_of(cells: CellArray) -> _Cut | None:
+    """``cells`` against the latest study area of their resolution, when mostly inside it."""
+    if len(cells) == 0:
+        return None
+    area = _LATEST.get(h3b.get_resolution(int(cells[0])))
+    if area is None or len(cells) < AREA_SHARE_TO_CUT * len(area.cells):
+        return None
+    position = np.minimum(np.searchsorted(area.cells, cells), len(area.cells) - 1)
+    inside = area.cells[position] == cells
+    return _Cut(area, position, inside)
+
+
 def weights(cells: CellArray, k: int, scheme: WeightScheme) -> CellWeights:
-    """:func:`ring_weights` over ``cells``, cached by the exact cell list."""
-    return _WEIGHTS.get_or_make((digest(cells), k, scheme), lambda: ring_weights(cells, k, scheme))
+    """:func:`ring_weights` over ``cells`` (sorted), cached by the exact cell list; a list
+    mostly inside the study area is cut from the area's weights (the same numbers: a weight
+    depends only on the two cells' ring distance)."""
+    def make() -> CellWeights:
+        cut = _cut_of(cells)
+        if cut is None:
+            return ring_weights(cells, k, scheme)
+        area = _AREA_WEIGHTS.get_or_make((f"{cut.area.key}/{cut.area.resolution}", k, scheme),
+                                         lambda: ring_weights(cut.area.cells, k, scheme))
+        return _cut_weights(cells, cut, area, k, scheme)
+
+    return _WEIGHTS.get_or_make((digest(cells), k, scheme), make)
+
+
+def _cut_weights(cells: CellArray, cut: _Cut, area: CellWeights, k: int,
+                 scheme: WeightScheme) -> CellWeights:
+    """The area's weights among ``cells``' inside cells, plus every pair involving a cell
+    outside the area, from ring weights over the outside cells and their neighbours."""
+    n = len(cells)
+    inner = np.flatnonzero(cut.inside)
+    picked = area.matrix[cut.position[inner]][:, cut.position[inner]].tocoo()
+    rows, cols, data = [inner[picked.row]], [inner[picked.col]], [picked.data]
+    outside = cells[~cut.inside]
+    if len(outside):
+        near = np.unique(np.concatenate(
+            [np.asarray(h3b.grid_disk(int(c), k), dtype=np.int64) for c in outside]))
+        local_cells = np.intersect1d(near, cells)
+        local = ring_weights(local_cells, k, scheme).matrix.tocoo()
+        strange = np.isin(local_cells, outside)
+        keep = strange[local.row] | strange[local.col]
+        at = np.searchsorted(cells, local_cells)
+        rows.append(at[local.row[keep]])
+        cols.append(at[local.col[keep]])
+        data.append(local.data[keep])
+    matrix = sparse.csr_array((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                              shape=(n, n))
+    matrix.sort_indices()
+    matrix = sparse.csr_array((matrix.data, matrix.indices.astype(np.int32),
+                               matrix.indptr.astype(np.int32)), shape=(n, n))
+    return CellWeights(cells=cells, matrix=matrix, k=k, scheme=scheme)
 
 
 def cell_polygons(cells: CellArray) -> PolygonArray:
-    """Each cell's hexagon (lon/lat, EPSG:4326) as shapely polygons, cached by the cell list.
+    """Each cell's hexagon (lon/lat, EPSG:4326) as shapely polygons, cached by the cell list
+    (a list mostly inside the study area takes the area's own).
 
     h3 gives one boundary per call; the polygons are then built in one vectorised step.
     """
-    return _POLYGONS.get_or_make(digest(cells), lambda: _build_polygons(cells))
+    def make() -> PolygonArray:
+        cut = _cut_of(cells)
+        if cut is None:
+            return _build_polygons(cells)
+        area = _AREA_POLYGONS.get_or_make((cut.area.key, cut.area.resolution),
+                                          lambda: _build_polygons(cut.area.cells))
+        found = np.empty(len(cells), dtype=object)
+        found[cut.inside] = area[cut.position[cut.inside]]
+        found[~cut.inside] = _build_polygons(cells[~cut.inside])
+        return found
+
+    return _POLYGONS.get_or_make(digest(cells), make)
 
 
 def _build_polygons(cells: CellArray) -> PolygonArray:
