@@ -156,6 +156,14 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _resolutions(raw: str) -> tuple[int, ...]:
+    # The analysis resolutions (7 to 10); empty: none.
+    found = tuple(int(part) for part in raw.split(",") if part.strip())
+    if any(not 7 <= value <= 10 for value in found):
+        raise ValueError("must be H3 resolutions from 7 to 10, comma-separated")
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the environment variable that sets it.
@@ -206,6 +214,10 @@ class Settings:
     tiles_url: str = ""
     #: GIS_TILES_ATTRIBUTION: credit shown under the tiles (default: the tile server's host).
     tiles_attribution: str = ""
+    #: GIS_WARM_RESOLUTIONS: study areas whose cells, polygons and ring-1 weights each
+    #: ``serve`` worker builds in the background at start (resolution 10: ~15 s of a cold
+    #: map page otherwise); empty for none.
+    warm_resolutions: tuple[int, ...] = (7, 8, 9, 10)
     #: GIS_NOTIFY_* and GIS_SMTP_*: the notification worker (see NotifySettings).
     notify: NotifySettings = field(default_factory=NotifySettings)
     #: GIS_CORS_WRITE_ORIGINS: comma-separated origins (``https://portal.hue.gov.vn``) whose
@@ -244,6 +256,8 @@ class Settings:
             max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
             tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
             tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
+            warm_resolutions=_read(env, "GIS_WARM_RESOLUTIONS", _resolutions,
+                                   default.warm_resolutions),
             notify=NotifySettings.from_env(env),
             cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
                                      default.cors_write_origins),

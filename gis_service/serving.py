@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from gis_service.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 class GunicornServer(BaseApplication):
@@ -37,7 +43,33 @@ class GunicornServer(BaseApplication):
     def load(self) -> Flask:
         from gis_service.web import create_app  # noqa: PLC0415  # built per worker, after fork
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if self.settings.warm_resolutions:
+            threading.Thread(target=warm_study_areas,
+                             args=(app, self.settings.warm_resolutions), name="warm-study-areas",
+                             daemon=True).start()
+        return app
+
+
+def warm_study_areas(app: Flask, resolutions: tuple[int, ...]) -> None:
+    """Each configured resolution's study area (cells, polygons, ring-1 weights) built once,
+    coarsest first, so the first map page or analysis after start does not pay for them.
+    A failure is logged, never raised: the analyses build what they miss themselves."""
+    from gis_service.analysis import grid  # noqa: PLC0415  # the worker's, after fork
+    from gis_service.web.services import services  # noqa: PLC0415
+
+    with app.app_context():
+        engine = services().engine
+    for resolution in sorted(resolutions):
+        started = time.perf_counter()
+        try:
+            with engine.connect() as conn:
+                grid.warm(conn, resolution)
+        except Exception:  # a warm-up is best effort; the traceback is logged
+            log.exception("warming the study area at resolution %s failed", resolution)
+            return
+        log.info("study area at resolution %s warm in %.1f s", resolution,
+                 time.perf_counter() - started)
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None,

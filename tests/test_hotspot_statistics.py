@@ -88,6 +88,31 @@ def test_neighbours_are_grid_disk_within_the_study_area() -> None:
     assert weights.row_sum.min() < 19  # the crescent's edge cuts some disks
 
 
+@pytest.mark.parametrize(("k", "scheme"), [(1, "binary"), (2, "decay"), (3, "binary")])
+def test_weights_cut_from_the_study_area_equal_ring_weights(k: int, scheme: str) -> None:
+    """A cell list mostly inside the study area takes its weights and polygons from the
+    area's (cut out, plus cells outside it): exactly what building them directly gives."""
+    from gis_service.analysis import grid  # noqa: PLC0415
+
+    centre = h3n.latlng_to_cell(16.46, 107.59, 9)
+    area = grid.StudyArea("test-cut", 9, np.sort(h3n.grid_disk(centre, 20).astype(np.int64)))
+    grid._LATEST[9] = area  # as grid.study_area records it
+    rng = np.random.default_rng(k)
+    kept = area.cells[rng.random(len(area.cells)) > 0.1]
+    outside = np.concatenate([h3n.grid_ring(centre, 21)[:7], h3n.grid_ring(centre, 23)[:5]])
+    cells = np.union1d(kept, outside.astype(np.int64))
+    try:
+        cut = grid.weights(cells, k, scheme)  # type: ignore[arg-type]  # a scheme's name
+        polygons = grid.cell_polygons(cells)
+    finally:
+        grid._LATEST.pop(9, None)
+    direct = ring_weights(cells, k, scheme)  # type: ignore[arg-type]
+    assert (cut.matrix.indptr == direct.matrix.indptr).all()
+    assert (cut.matrix.indices == direct.matrix.indices).all()
+    np.testing.assert_allclose(cut.matrix.data, direct.matrix.data)
+    assert shapely.equals(polygons, grid._build_polygons(cells)).all()
+
+
 def test_decay_weights_fall_with_grid_distance() -> None:
     cells = crescent_cells()
     weights = ring_weights(cells, 3, "decay").matrix.tocoo()

@@ -82,10 +82,32 @@ def study_area(conn: Connection, resolution: int) -> StudyArea:
     return area
 
 
+def in_sorted(haystack: CellArray, values: CellArray) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` are in the sorted ``haystack`` (a binary search: numpy's set
+    operations hash or sort both arrays, seconds for a province at resolution 10).
+
+    >>> in_sorted(np.array([1, 3, 5]), np.array([3, 4, 9])).tolist()
+    [True, False, False]
+    """
+    if len(haystack) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(haystack, values), len(haystack) - 1)
+    return np.asarray(haystack[at] == values)
+
+
 def with_cells(area: StudyArea, extra: CellArray) -> CellArray:
     """The study area's cells and any of ``extra`` outside it, sorted."""
-    outside = np.setdiff1d(extra, area.cells, assume_unique=False)
+    outside = np.unique(extra[~in_sorted(area.cells, extra)])
     return area.cells if len(outside) == 0 else np.union1d(area.cells, outside)
+
+
+def warm(conn: Connection, resolution: int, k: int = 1, scheme: WeightScheme = "binary") -> None:
+    """Build the study area's cells, polygons and weights at ``resolution`` ahead of the first
+    analysis that needs them (``gis-service serve`` does, per worker, in the background)."""
+    area = study_area(conn, resolution)
+    _AREA_POLYGONS.get_or_make((area.key, resolution), lambda: _build_polygons(area.cells))
+    _AREA_WEIGHTS.get_or_make((f"{area.key}/{resolution}", k, scheme),
+                              lambda: ring_weights(area.cells, k, scheme))
 
 
 def digest(cells: CellArray) -> str:
@@ -110,8 +132,7 @@ def _cut_of(cells: CellArray) -> _Cut | None:
     if area is None or len(cells) < AREA_SHARE_TO_CUT * len(area.cells):
         return None
     position = np.minimum(np.searchsorted(area.cells, cells), len(area.cells) - 1)
-    inside = area.cells[position] == cells
-    return _Cut(area, position, inside)
+    return _Cut(area, position, in_sorted(area.cells, cells))
 
 
 def weights(cells: CellArray, k: int, scheme: WeightScheme) -> CellWeights:
@@ -141,9 +162,9 @@ def _cut_weights(cells: CellArray, cut: _Cut, area: CellWeights, k: int,
     if len(outside):
         near = np.unique(np.concatenate(
             [np.asarray(h3b.grid_disk(int(c), k), dtype=np.int64) for c in outside]))
-        local_cells = np.intersect1d(near, cells)
+        local_cells = near[in_sorted(cells, near)]
         local = ring_weights(local_cells, k, scheme).matrix.tocoo()
-        strange = np.isin(local_cells, outside)
+        strange = ~in_sorted(cut.area.cells, local_cells)
         keep = strange[local.row] | strange[local.col]
         at = np.searchsorted(cells, local_cells)
         rows.append(at[local.row[keep]])
