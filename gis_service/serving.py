@@ -52,14 +52,21 @@ class GunicornServer(BaseApplication):
 
 
 def warm_study_areas(app: Flask, resolutions: tuple[int, ...]) -> None:
-    """Each configured resolution's study area (cells, polygons, ring-1 weights) built once,
-    coarsest first, so the first map page or analysis after start does not pay for them.
+    """The census raster and each configured resolution's study area (cells, polygons, ring-1
+    weights) built once, coarsest first, so the first map page or analysis after start does not pay for them.
     A failure is logged, never raised: the analyses build what they miss themselves."""
     from gis_service.analysis import grid  # noqa: PLC0415  # the worker's, after fork
+    from gis_service.analysis.residents import resident_raster  # noqa: PLC0415
     from gis_service.web.services import services  # noqa: PLC0415
 
     with app.app_context():
         engine = services().engine
+    try:
+        with engine.connect() as conn:
+            resident_raster(conn)  # the residents behind every "excess" analysis
+    except Exception:  # a warm-up is best effort; the traceback is logged
+        log.exception("warming the resident raster failed")
+        return
     for resolution in sorted(resolutions):
         started = time.perf_counter()
         try:

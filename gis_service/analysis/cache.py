@@ -24,20 +24,39 @@ class LruCache(Generic[Key, Value]):
         self.size = size
         self._values: OrderedDict[Key, Value] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[Key, threading.Lock] = {}
 
-    def get_or_make(self, key: Key, make: Callable[[], Value]) -> Value:
-        """The cached value, or ``make()`` stored. Two threads missing at once may both make it
-        (the values are equal); holding the lock while making would serialise every request."""
+    def _found(self, key: Key) -> tuple[bool, Value | None]:
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
-                return self._values[key]
-        value = make()
+                return True, self._values[key]
+        return False, None
+
+    def get_or_make(self, key: Key, make: Callable[[], Value]) -> Value:
+        """The cached value, or ``make()`` stored. Threads missing the same key at once wait
+        for the first one's value (a map page's tiles all ask for one analysis frame at the
+        same moment: each making it would multiply a cold page's work by the threads);
+        different keys are made side by side."""
+        found, value = self._found(key)
+        if found:
+            return value  # type: ignore[return-value]  # found: a stored Value (may be None)
         with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            found, value = self._found(key)
+            if found:
+                return value  # type: ignore[return-value]  # as above
+            try:
+                made = make()
+                with self._lock:
+                    self._values[key] = made
+                    while len(self._values) > self.size:
+                        self._values.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._making.pop(key, None)
+        return made
 
     def clear(self) -> None:
         with self._lock:
