@@ -8,13 +8,15 @@ server). Each figure is navigation start to the page's first cell tiles drawn
 whose cache is cleared before every load:
 
 1. ``restart_no_warmup``: the first load after a server start with the warm-up off
-   (``GIS_WARM_RESOLUTIONS=``): the study area's cells, polygons and weights are built by the
-   page and its tiles (what issue 16 measured at 15.3 s).
+   (``GIS_WARM_RESOLUTIONS=``) and no stored frames: the study area's cells, polygons and
+   weights and the analysis are made for the page and its tiles (issue 16 measured 15.3 s).
 2. ``restart``: the first load after a start with the warm-up on (the default), once the
-   workers have had ``--settle`` seconds to build the study areas.
+   workers have had ``--settle`` seconds to build the study areas; no stored frames.
 3. ``data_change``: the first load after a report changed (a new reports revision: the
    analysis and every tile are made again; the study area stays).
 4. ``warm``: the same page again (frame and tiles cached by the server).
+5. ``restart_unchanged_data``: a new server on the same state directory, at once (no settle):
+   the frame the last one stored (``gis_service/tiled_maps/frame_store.py``) is read.
 
 The machine is shared: compare the ratios to ``warm``, measured in the same run. The last line
 is one JSON object.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,16 +84,21 @@ def measure(url: str, settings: Settings, settle: float) -> dict[str, float]:
     from tests import browser  # noqa: PLC0415
 
     found: dict[str, float] = {}
-    quiet = {"GIS_TILES_URL": "", "GIS_WARM_RESOLUTIONS": ""}
-    with gunicorn_server(url, env_extra=quiet) as base, browser.chromium() as driver:
-        found["restart_no_warmup"] = first_cells_ms(driver, base + PAGE)
-    with gunicorn_server(url, env_extra={"GIS_TILES_URL": ""}) as base, \
-            browser.chromium() as driver:
-        time.sleep(settle)
-        found["restart"] = first_cells_ms(driver, base + PAGE)
-        touch_a_report(url, settings)
-        found["data_change"] = first_cells_ms(driver, base + PAGE)
-        found["warm"] = first_cells_ms(driver, base + PAGE)
+    with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+        # Each server its own state directory: the frames a run stores are its own.
+        bare = {"GIS_TILES_URL": "", "GIS_WARM_RESOLUTIONS": "", "GIS_STATE_DIR": first}
+        with gunicorn_server(url, env_extra=bare) as base, browser.chromium() as driver:
+            found["restart_no_warmup"] = first_cells_ms(driver, base + PAGE)
+        usual = {"GIS_TILES_URL": "", "GIS_STATE_DIR": second}
+        with gunicorn_server(url, env_extra=usual) as base, browser.chromium() as driver:
+            time.sleep(settle)
+            found["restart"] = first_cells_ms(driver, base + PAGE)
+            touch_a_report(url, settings)
+            found["data_change"] = first_cells_ms(driver, base + PAGE)
+            found["warm"] = first_cells_ms(driver, base + PAGE)
+        # A restart with the data unchanged: the frames the last server stored are read.
+        with gunicorn_server(url, env_extra=usual) as base, browser.chromium() as driver:
+            found["restart_unchanged_data"] = first_cells_ms(driver, base + PAGE)
     return found
 
 
@@ -110,7 +118,8 @@ def main() -> None:
         "benchmark": "map_pages", "page": PAGE, "reports": args.reports,
         "first_cells_ms": found, "target_ms": TARGET_MS,
         "ratio_to_warm": {name: round(value / warm, 2) for name, value in found.items()},
-        "cold_met": max(found["restart"], found["data_change"]) < TARGET_MS,
+        "cold_met": max(found["restart"], found["data_change"],
+                        found["restart_unchanged_data"]) < TARGET_MS,
     }
     print(json.dumps(result))
 

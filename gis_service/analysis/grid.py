@@ -215,7 +215,8 @@ def cell_names(cells: CellArray) -> list[str]:
     >>> cell_names(np.array([617700169958293503]))
     ['8928308280fffff']
     """
-    return [h3.int_to_str(cell) for cell in cells.tolist()]
+    # The same strings as h3.int_to_str (lower-case hex, no padding), without a call per cell.
+    return list(map("{:x}".format, cells.tolist()))
 
 
 def clear_caches() -> None:

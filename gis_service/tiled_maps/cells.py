@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from gis_service.analysis.statistics.hotspots import NOT_SIGNIFICANT
 from gis_service.analysis.statistics.inference import DEFAULT_MIN_COUNT
 from gis_service.boundaries.frames import units_frame
 from gis_service.data_versions import DataVersion, read_versions
+from gis_service.tiled_maps.frame_store import read_frame, write_frame
 from gis_service.tiles import sql as tile_sql
 from gis_service.tiles.cache import Tile, TileCache
 from gis_service.tiles.grid import lonlat_bounds, tile_id
@@ -114,18 +116,28 @@ def with_wards(cells: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> gpd.GeoDataF
                         ward_code=wards["code"].to_numpy()[ward_of])
 
 
-def cell_frame(conn: Connection, filters: CellFilters,
-               versions: DataVersion | None = None) -> gpd.GeoDataFrame:
+def cell_frame(conn: Connection, filters: CellFilters, versions: DataVersion | None = None,
+               *, store: Path | None = None) -> gpd.GeoDataFrame:
     """The drawn cells with their wards for ``filters``, from memory when the data are
-    unchanged; ``attrs`` keep the analysis' parameters (scale, inference, minimum count)."""
+    unchanged, else from ``store`` (the frames the server's other workers made,
+    :mod:`.frame_store`), else made; ``attrs`` keep the analysis' parameters (scale,
+    inference, minimum count)."""
     versions = versions or read_versions(conn)
     key = (filters, versions.of(boundaries=True, reports=True))
 
+    # On disk the database is part of the key: two databases' versions can coincide.
+    stored_key = (conn.engine.url.render_as_string(hide_password=True), *key)
+
     def make() -> gpd.GeoDataFrame:
+        stored = read_frame(store, stored_key) if store else None
+        if stored is not None:
+            return stored
         analysed = filters.analyse(conn)
         frame = with_wards(drawn(analysed, filters.kind), units_frame(conn))
         frame.attrs = {**analysed.attrs, "total_reports": int(analysed["count"].sum()),
                        "cells": len(analysed)}
+        if store:
+            write_frame(store, stored_key, frame)
         return frame
 
     return _FRAMES.get_or_make(key, make)
@@ -145,15 +157,17 @@ def _columns(rows: gpd.GeoDataFrame, kind: str) -> dict[str, tuple[Any, Any]]:
     return columns
 
 
-def cell_tile(conn: Connection, filters: CellFilters, z: int, x: int, y: int) -> Tile:
-    """One tile (layer ``cells``) of the page's cells, from memory when unchanged."""
+def cell_tile(conn: Connection, filters: CellFilters, z: int, x: int, y: int, *,
+              store: Path | None = None) -> Tile:
+    """One tile (layer ``cells``) of the page's cells, from memory when unchanged (the frame
+    as :func:`cell_frame` finds it)."""
     tile, versions = tile_id(z, x, y), read_versions(conn)
     version = versions.of(boundaries=True, reports=True)
     key = (f"{filters.kind}?{filters.query()}", z, x, y, version)
     found = _TILES.get(key)
     if found is not None:
         return found
-    frame = cell_frame(conn, filters, versions)
+    frame = cell_frame(conn, filters, versions, store=store)
     rows = frame.iloc[np.sort(frame.sindex.query(shapely.box(*lonlat_bounds(tile)),
                                                  predicate="intersects"))]
     wkb = [bytes(b) for b in shapely.to_wkb(rows.geometry.values)]

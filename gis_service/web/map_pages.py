@@ -15,6 +15,7 @@ import gzip
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -126,6 +127,11 @@ def finish(response: Response) -> Response:
 
 
 # -- the pages --------------------------------------------------------------------------------
+def frame_store() -> Path:
+    """Where this server's workers share their analysis frames (tiled_maps.frame_store)."""
+    return services().settings.state_dir / "map-frames"
+
+
 def _base(conn: Connection, generation: str | None = None) -> Base:
     settings = services().settings
     return base_layer(conn, generation, tiles_url=settings.tiles_url,
@@ -142,7 +148,7 @@ def _analysed(conn: Connection, given: PageInput, kind: str
         return CellFilters(kind=kind), None, given.problems
     filters = cell_filters(kind, given.args)
     try:
-        return filters, cell_frame(conn, filters), []
+        return filters, cell_frame(conn, filters, store=frame_store()), []
     except GisError as error:  # e.g. an unknown category, too few periods
         return filters, None, problems_of(error)
 
@@ -213,4 +219,4 @@ def cell_tile_response(kind: str, schema: type[Schema], z: int, x: int, y: int) 
     """A tile of a page's cells (its query is the page's filters); problems as JSON."""
     filters = cell_filters(kind, query_args(schema, strict=True))
     with connection() as conn:
-        return tile_response(cell_tile(conn, filters, z, x, y))
+        return tile_response(cell_tile(conn, filters, z, x, y, store=frame_store()))
