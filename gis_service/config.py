@@ -157,11 +157,20 @@ def _origins(raw: str) -> tuple[str, ...]:
 
 
 def _resolutions(raw: str) -> tuple[int, ...]:
-    # The analysis resolutions (7 to 10); empty: none.
+    # The analysis resolutions (7 to 10), comma-separated.
     found = tuple(int(part) for part in raw.split(",") if part.strip())
     if any(not 7 <= value <= 10 for value in found):
         raise ValueError("must be H3 resolutions from 7 to 10, comma-separated")
     return found
+
+
+def _read_resolutions(env: Mapping[str, str], key: str, default: tuple[int, ...]
+                      ) -> tuple[int, ...]:
+    # Unlike _read, set but empty means none (the warm-up off), not the default.
+    raw = env.get(key)
+    if raw is not None and not raw.strip():
+        return ()
+    return _read(env, key, _resolutions, default)
 
 
 @dataclass(frozen=True)
@@ -256,8 +265,8 @@ class Settings:
             max_body_bytes=_read(env, "GIS_MAX_BODY_BYTES", _positive_int, default.max_body_bytes),
             tiles_url=_read(env, "GIS_TILES_URL", _tiles_url, default.tiles_url),
             tiles_attribution=env.get("GIS_TILES_ATTRIBUTION") or default.tiles_attribution,
-            warm_resolutions=_read(env, "GIS_WARM_RESOLUTIONS", _resolutions,
-                                   default.warm_resolutions),
+            warm_resolutions=_read_resolutions(env, "GIS_WARM_RESOLUTIONS",
+                                               default.warm_resolutions),
             notify=NotifySettings.from_env(env),
             cors_write_origins=_read(env, "GIS_CORS_WRITE_ORIGINS", _origins,
                                      default.cors_write_origins),

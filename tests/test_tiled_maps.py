@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import h3
@@ -19,6 +20,7 @@ from flask.testing import FlaskClient
 
 from gis_service.boundaries.frames import units_frame
 from gis_service.tiled_maps.cells import CellFilters, cell_frame, with_wards
+from gis_service.tiled_maps.frame_store import read_frame, write_frame
 from gis_service.tiles.grid import TileId, lonlat_bounds
 from gis_service.web import create_app
 from tests.conftest import HistoryDB
@@ -332,3 +334,80 @@ def test_bad_parameters_are_400_pages_naming_the_field(client: FlaskClient, path
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.mimetype == "text/html"
     assert f"<code>{field}</code>" in response.get_data(as_text=True)
+
+
+def test_frames_are_shared_through_the_store_and_never_stale(tmp_path: Path,
+                                                             history_db: HistoryDB) -> None:
+    """A frame made by one worker is read by another (here: after the memory cache is
+    emptied) with its attrs; a new data version is a new key, never the stored frame."""
+    from gis_service.tiled_maps import cells as tiled_cells  # noqa: PLC0415
+
+    filters = CellFilters(resolution=8, k=1)
+    with history_db.engine.connect() as conn:
+        made = cell_frame(conn, filters, store=tmp_path)
+        assert len(list(tmp_path.glob("*.pickle"))) == 1
+        tiled_cells._FRAMES.clear()
+        again = cell_frame(conn, filters, store=tmp_path)
+    assert again is not made  # read from the store, not memory
+    assert again.attrs == made.attrs
+    assert again.drop(columns="geometry").equals(made.drop(columns="geometry"))
+    assert again.geometry.geom_equals(made.geometry).all()
+    key = ("db", filters, "boundaries-1/reports-a")
+    assert read_frame(tmp_path, key) is None
+    write_frame(tmp_path, key, made.head(3))
+    assert len(read_frame(tmp_path, key)) == 3  # type: ignore[arg-type]
+    assert read_frame(tmp_path, ("db", filters, "boundaries-1/reports-b")) is None
+
+
+def test_threads_missing_the_same_key_make_it_once() -> None:
+    """The frame a cold page's tiles all ask for at once is made by one thread."""
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from gis_service.analysis.cache import LruCache  # noqa: PLC0415
+
+    cache: LruCache[str, int] = LruCache(4)
+    made: list[int] = []
+
+    def make() -> int:
+        time.sleep(0.05)
+        made.append(1)
+        return 42
+
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(cache.get_or_make("f", make)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [42] * 8 and made == [1]
+    assert cache.get_or_make("g", lambda: 7) == 7  # other keys are made as before
+
+
+def test_serve_warms_the_study_areas(app: Flask) -> None:
+    """What each serve worker builds in the background: the area's polygons and ring-1
+    weights, which an analysis over the area then cuts from."""
+    from gis_service.analysis import grid  # noqa: PLC0415
+    from gis_service.serving import warm_study_areas  # noqa: PLC0415
+
+    grid.clear_caches()
+    warm_study_areas(app, (8,))
+    area = grid._LATEST[8]
+    assert len(grid._AREA_WEIGHTS.get_or_make((f"{area.key}/8", 1, "binary"),
+                                              lambda: pytest.fail("not warmed")).cells)
+    assert len(grid._AREA_POLYGONS.get_or_make((area.key, 8), lambda: pytest.fail("not warmed")))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", ()), ("10", (10,)), ("7,8,9,10", (7, 8, 9, 10))])
+def test_warm_resolutions_setting(raw: str, expected: tuple[int, ...]) -> None:
+    from gis_service.config import Settings  # noqa: PLC0415
+
+    assert Settings.from_env({"GIS_WARM_RESOLUTIONS": raw}).warm_resolutions == expected
+
+
+def test_warm_resolutions_outside_the_analyses_fail_at_start() -> None:
+    from gis_service.config import ConfigError, Settings  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="GIS_WARM_RESOLUTIONS"):
+        Settings.from_env({"GIS_WARM_RESOLUTIONS": "6"})

@@ -221,5 +221,6 @@ def cell_names(cells: CellArray) -> list[str]:
 
 def clear_caches() -> None:
     """Forget every cached study area, polygon and weight matrix (tests, benchmarks)."""
-    for cache in (_AREAS, _WEIGHTS, _POLYGONS):
+    for cache in (_AREAS, _WEIGHTS, _POLYGONS, _AREA_WEIGHTS, _AREA_POLYGONS):
         cache.clear()
+    _LATEST.clear()
