@@ -220,6 +220,24 @@ def test_commune_pages_fill_their_wards_and_name_them_on_click(site: str, driver
     assert_clean(driver, site)
 
 
+def test_the_base_layer_draws_the_neighbouring_provinces(site: str, driver: Any) -> None:
+    """Zoomed out, the land goes on north and south of Huế: the national layer's provinces
+    in their own grey, with their names."""
+    open_page(driver, f"{site}/maps/boundaries", LARGE)
+    driver.execute_script("gisMap.setView([16.35, 107.6], 8, {animate: false});")
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".gis-province-label"))
+    image = pixels(driver)
+    neighbours = count_colour(image, blended("#e4e1d6", "#e4e1d6", 1.0), tolerance=3)
+    print(f"neighbouring provinces' pixels at zoom 8: {neighbours}")
+    assert neighbours >= 20_000
+    names = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".gis-province-label")]
+    assert any("Quảng Trị" in name for name in names), names
+    assert any("Đà Nẵng" in name for name in names), names
+    screenshot(driver, "boundaries-neighbours-1600x1000")
+    assert_clean(driver, site)
+
+
 def test_bad_parameters_show_the_page_in_the_browser(site: str, driver: Any) -> None:
     viewport(driver, SMALL)
     driver.get(f"{site}/maps/hotspots?res=6&lang=vi")
