@@ -142,8 +142,10 @@ def click_at(driver: Any, lat: float, lon: float) -> None:
 
 
 def popup_text(driver: Any) -> str:
+    # Until the popup shows text: while it fades in (or the page is busy, e.g. the server's
+    # warm-up after start) selenium reads an undisplayed element's text as ''.
     WebDriverWait(driver, 10).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content"))
+        lambda d: any(e.text for e in d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")))
     return str(driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-content").text)
 
 
