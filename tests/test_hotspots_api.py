@@ -152,7 +152,7 @@ def test_hotspots_endpoint_geojson(client: FlaskClient, db: Connection) -> None:
     feature = body["features"][0]
     assert set(feature["properties"]) == {"id", "count", "expected", "nbhd_count",
                                           "nbhd_expected", "ratio", "z", "p", "p_fdr",
-                                          "tested", "class"}
+                                          "tested", "class", "rings"}
     assert feature["id"] == feature["properties"]["id"] == frame.cell.iloc[0]
     assert feature["geometry"]["type"] == "Polygon"
     assert sum(f["properties"]["count"] for f in body["features"]) == frame["count"].sum()
@@ -169,7 +169,7 @@ def test_hotspots_endpoint_csv(client: FlaskClient) -> None:
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert list(rows[0]) == ["id", "count", "expected", "nbhd_count", "nbhd_expected", "ratio",
-                             "z", "p", "p_fdr", "tested", "class"]
+                             "z", "p", "p_fdr", "tested", "class", "rings"]
     assert "attachment" in response.headers["Content-Disposition"]
 
 
@@ -193,6 +193,11 @@ def test_an_unasked_scale_says_what_it_could_find(db: Connection) -> None:
     tried = whole.attrs["scale_figures"]["predicted_recall_by_resolution"]
     chosen = tried[str(whole.attrs["resolution"])]
     assert chosen["k"] == whole.attrs["k"]
+    # Unasked rings with binary weights adapt per cell (statistics/neighbourhoods.py).
+    drawn = whole.attrs["neighbourhood"]
+    assert drawn["kind"] == "adaptive" and drawn["max_rings"] == whole.attrs["k"] == 3
+    assert sum(drawn["cells_by_rings"].values()) == len(whole) and set(whole.rings) <= {1, 2, 3}
+    assert hotspots(db, resolution=8, k=1).attrs["neighbourhood"]["kind"] == "fixed"
     finer = [r for r in tried if int(r) > whole.attrs["resolution"]]
     assert all(tried[r]["predicted_recall"] < 0.8 for r in finer)
     assert bool(finer) == ("would find" in whole.attrs["chosen_by"])

@@ -14,7 +14,11 @@
   window's reports could have come from anywhere the selection ever occurs.
 - **Scale**: resolution and rings as given, else chosen by :mod:`.statistics.scale` (at most
   resolution 9 unasked), stepping to a coarser resolution while the finer one lacks the power
-  to find a 3x cluster ~1 km across (:mod:`.statistics.power`).
+  to find a 3x cluster ~1 km across (:mod:`.statistics.power`). Unasked rings (binary
+  weights) are *adaptive*: each cell the fewest of 1 to :data:`ADAPTIVE_MAX_K` rings whose
+  cells expect :data:`~.statistics.neighbourhoods.TARGET_EXPECTED` reports
+  (:mod:`.statistics.neighbourhoods`); Moran's I z by k is reported beside them. Given rings
+  are the same for every cell.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from gis_service.analysis.statistics.inference import (
     expected_counts,
     pearson_residuals,
 )
+from gis_service.analysis.statistics.neighbourhoods import TARGET_EXPECTED, adaptive_weights
 from gis_service.analysis.statistics.validation import Setup
 from gis_service.analysis.statistics.weights import CellWeights, WeightScheme
 from gis_service.errors import InvalidInput, NotFound
@@ -52,6 +57,8 @@ FOOTPRINT_RESOLUTION = 7
 #: The finest resolution chosen unasked: res-10 cells (0.015 km², a street block) hold a
 #: province of 290,000 cells, and rings over them cost minutes; ask for res=10 to get it.
 AUTO_MAX_RESOLUTION = 9
+#: Unasked rings: up to this many, per cell (:mod:`.statistics.neighbourhoods`).
+ADAPTIVE_MAX_K = 3
 
 
 def check_measure(measure: str) -> Measure:
@@ -96,6 +103,7 @@ class Scale:
     k: int
     chosen_by: str
     figures: dict[str, object]
+    adaptive: bool = False  # k is then each cell's most rings (binary weights only)
 
 
 def _counts_at(conn: Connection, selection: ReportSelection) -> dict[int, npt.NDArray[np.int64]]:
@@ -119,6 +127,7 @@ def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measu
     coarser one, and ``chosen_by`` says so."""
     figures: dict[str, object] = {}
     chosen: list[str] = []
+    adaptive = k is None and scheme == "binary"
     if resolution is None:
         finest = min(max_resolution, AUTO_MAX_RESOLUTION)
         occupied = {r: c for r, c in _counts_at(conn, selection).items() if r <= finest}
@@ -130,17 +139,26 @@ def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measu
         resolution, k = _powered_scale(conn, selection, measure=measure, scheme=scheme,
                                        dense=dense, k=k, figures=figures, chosen=chosen)
     elif k is None:
-        k, figures["moran_z_by_k"] = _moran_k(conn, selection, measure, resolution, scheme)
-        chosen.append("k: the rings where Moran's I z of the analysed values peaks")
+        k, figures["moran_z_by_k"] = _unasked_k(conn, selection, measure, resolution, scheme)
+        chosen.append(_K_REASON[adaptive])
     return Scale(resolution=resolution, k=k, chosen_by="; ".join(chosen) or "given",
-                 figures=figures)
+                 figures=figures, adaptive=adaptive)
 
 
-def _moran_k(conn: Connection, selection: ReportSelection, measure: Measure, resolution: int,
-             scheme: WeightScheme) -> tuple[int, dict[str, float]]:
-    """The rings where Moran's I z peaks, and the z by rings."""
+_K_REASON = {
+    True: (f"k: per cell, the fewest rings (1 to {ADAPTIVE_MAX_K}) whose cells expect at least "
+           f"{TARGET_EXPECTED:g} reports (adaptive)"),
+    False: "k: the rings where Moran's I z of the analysed values peaks",
+}
+
+
+def _unasked_k(conn: Connection, selection: ReportSelection, measure: Measure, resolution: int,
+               scheme: WeightScheme) -> tuple[int, dict[str, float]]:
+    """Unasked rings: adaptive up to :data:`ADAPTIVE_MAX_K` with binary weights, else where
+    Moran's I z peaks; and the z by rings (reported either way)."""
     z_by_k = _moran_by_k(conn, selection, measure, resolution, scheme)
-    return scale.choose_k(z_by_k), {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
+    rings = ADAPTIVE_MAX_K if scheme == "binary" else scale.choose_k(z_by_k)
+    return rings, {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
 
 
 def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Measure,
@@ -154,10 +172,10 @@ def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Mea
         tried_here: dict[str, object] = {}
         rings = k
         if rings is None:
-            rings, tried_here["moran_z_by_k"] = _moran_k(conn, selection, measure, resolution,
-                                                         scheme)
+            rings, tried_here["moran_z_by_k"] = _unasked_k(conn, selection, measure,
+                                                           resolution, scheme)
         recall = scale_power(conn, selection, measure=measure, resolution=resolution, k=rings,
-                             scheme=scheme).recall
+                             scheme=scheme, adaptive=k is None).recall
         tried[str(resolution)] = {"k": rings, "predicted_recall": round(recall, 3), **tried_here}
         if best is None or recall > best[0]:
             best = (recall, resolution, rings)
@@ -169,7 +187,7 @@ def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Mea
     if "moran_z_by_k" in tried[str(best[1])]:
         figures["moran_z_by_k"] = tried[str(best[1])]["moran_z_by_k"]
     if k is None:
-        chosen.append("k: the rings where Moran's I z of the analysed values peaks")
+        chosen.append(_K_REASON[scheme == "binary"])
     if best[1] != dense:
         first = tried[str(dense)]["predicted_recall"]
         chosen.append(f"resolution {dense} would find {first:g} "
@@ -182,14 +200,27 @@ def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Mea
 
 
 def scale_power(conn: Connection, selection: ReportSelection, *, measure: Measure,
-                resolution: int, k: int, scheme: WeightScheme) -> power.Power:
+                resolution: int, k: int, scheme: WeightScheme, adaptive: bool = False
+                ) -> power.Power:
     """The predicted recall of a 3x ~1 km cluster at this scale (:mod:`.statistics.power`)."""
     found = analysis_cells(conn, selection, resolution, measure)
-    weights = grid.weights(found.cells, k, scheme)
+    weights, _ = neighbourhood(found, k, scheme, adaptive=adaptive and scheme == "binary")
     # The dispersion the test will read (duplicates cost power), as the answer's power has it.
     x = np.where(found.background > 0, found.counts, 0).astype(np.float64)
     phi = dispersion(x, expected_counts(x, found.background), weights)
     return cells_power(found, weights, resolution, phi=phi)
+
+
+def neighbourhood(found: Cells, k: int, scheme: WeightScheme, *, adaptive: bool,
+                  periods: int = 1) -> tuple[CellWeights, npt.NDArray[np.int64]]:
+    """The weights of the test and each cell's rings: ``k`` for every cell, or adaptive
+    (:mod:`.statistics.neighbourhoods`, on the reports expected per period)."""
+    if not adaptive:
+        return grid.weights(found.cells, k, scheme), np.full(len(found.cells), k, dtype=np.int64)
+    tested = float(np.where(found.background > 0, found.counts, 0).sum()) / max(periods, 1)
+    share = found.background / found.background.sum() if found.background.sum() > 0 else 0.0
+    by_k = [grid.weights(found.cells, ring, "binary") for ring in range(1, k + 1)]
+    return adaptive_weights(by_k, np.asarray(share * tested, dtype=np.float64))
 
 
 def cells_power(found: Cells, weights: CellWeights, resolution: int, *, phi: float = 1.0,

@@ -27,6 +27,7 @@ from gis_service.analysis.hotspot_model import (
     cells_power,
     check_measure,
     choose_scale,
+    neighbourhood,
 )
 from gis_service.analysis.periods import Period, check_period, period_range
 from gis_service.analysis.selection import (
@@ -50,6 +51,7 @@ from gis_service.analysis.statistics.inference import (
     check_permutations,
     local_test,
 )
+from gis_service.analysis.statistics.neighbourhoods import TARGET_EXPECTED
 from gis_service.analysis.statistics.weights import (
     CellWeights,
     WeightScheme,
@@ -159,10 +161,13 @@ def hotspots(
     One row per cell of the study area (zeros included): ``cell`` (H3 string), ``count``,
     ``expected`` (the cell's share of the reports under the background: residents for
     ``measure="excess"``, area for ``"count"``), ``nbhd_count`` and ``nbhd_expected`` (the
-    cell and its ``k`` rings), ``ratio`` (their quotient), ``z`` (Gi* of the analysed values),
+    cell and its ``rings``: ``k``, or per cell when ``k`` is omitted with binary weights,
+    :mod:`gis_service.analysis.statistics.neighbourhoods`), ``ratio`` (their quotient),
+    ``z`` (Gi* of the analysed values),
     ``p`` (two-sided, from the inference), ``p_fdr`` (Benjamini-Hochberg), ``tested`` (enough
     reports, or expected reports, for a call: ``min_count``), ``cls`` (``hot_99`` ...
-    ``cold_90``, ``not_significant``) and ``geometry``. ``resolution`` and ``k`` default to
+    ``cold_90``, ``not_significant``), ``rings`` and ``geometry``.
+    ``resolution`` and ``k`` default to
     the scale the data support (:mod:`gis_service.analysis.hotspot_model`); ``frame.attrs``
     says what was used and why (``resolution``, ``k``, ``chosen_by``, ``inference``, ...).
 
@@ -177,7 +182,8 @@ def hotspots(
                        resolution=resolution, k=k, weights=weights,
                        max_resolution=max_resolution)
     found = analysis_cells(conn, selection, request.scale.resolution, request.measure)
-    matrix = grid.weights(found.cells, request.scale.k, request.scheme)
+    matrix, rings = neighbourhood(found, request.scale.k, request.scheme,
+                                  adaptive=request.scale.adaptive)
     chosen, reason = _inference(request, matrix)
     result = local_test(found.counts, found.background, matrix, measure=request.measure,
                         inference=chosen, min_count=request.method.min_count,
@@ -188,8 +194,8 @@ def hotspots(
         {"count": found.counts, "expected": cell_expected, "nbhd_count": result.observed,
          "nbhd_expected": result.expected, "ratio": _ratio(result.observed, result.expected),
          "z": result.z, "p": result.p, "p_fdr": result.p_fdr, "tested": result.tested,
-         "cls": result.cls},
-        _attrs(request, found, inference=chosen, inference_reason=reason,
+         "cls": result.cls, "rings": rings},
+        _attrs(request, found, rings, inference=chosen, inference_reason=reason,
                dispersion=round(result.dispersion, 4),
                power=_power(found, matrix, request, result.dispersion)))
 
@@ -209,9 +215,11 @@ def _cell_expected(found: Cells) -> npt.NDArray[np.float64]:
     return np.asarray(share * tested, dtype=np.float64)
 
 
-def _attrs(request: _Request, found: Cells, **extra: object) -> dict[str, object]:
+def _attrs(request: _Request, found: Cells, rings: npt.NDArray[np.int64], **extra: object
+           ) -> dict[str, object]:
     selection, method = request.selection, request.method
     return {"resolution": request.scale.resolution, "k": request.scale.k,
+            "neighbourhood": _neighbourhood(request.scale, rings),
             "chosen_by": request.scale.chosen_by, "scale_figures": request.scale.figures,
             "weights": request.scheme, "measure": request.measure,
             "min_count": method.min_count, "permutations": method.permutations,
@@ -222,6 +230,14 @@ def _attrs(request: _Request, found: Cells, **extra: object) -> dict[str, object
             "end": selection.end.isoformat() if selection.end else None,
             "reports": int(found.counts.sum()), "area_cells": found.area_cells,
             "study_cells": len(found.cells), **extra}
+
+
+def _neighbourhood(scale: Scale, rings: npt.NDArray[np.int64]) -> dict[str, object]:
+    """How the cells' neighbourhoods were drawn, and how many cells took each number of rings."""
+    values, counts = np.unique(rings, return_counts=True)
+    return {"kind": "adaptive" if scale.adaptive else "fixed", "max_rings": scale.k,
+            "target_expected": TARGET_EXPECTED if scale.adaptive else None,
+            "cells_by_rings": {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)}}
 
 
 def _periods(selection: ReportSelection, found: sql.PeriodCounts, kind: Period
@@ -290,7 +306,8 @@ def emerging_hotspots(
     inside = np.isin(found.cells, area.cells)
     np.add.at(counts, (np.searchsorted(area.cells, found.cells[inside]),
                        np.searchsorted(periods, found.days[inside])), found.counts[inside])
-    matrix = grid.weights(area.cells, request.scale.k, request.scheme)
+    matrix, rings = neighbourhood(area, request.scale.k, request.scheme,
+                                  adaptive=request.scale.adaptive, periods=len(periods))
     chosen, reason = _inference(request, matrix)
     result, phi, last_p = emerging_tested(counts, area.background, matrix, measure=request.measure,
                                   inference=chosen, alpha=alpha,
@@ -303,7 +320,7 @@ def emerging_hotspots(
          "trend_z": result.trend.z, "trend_p": result.trend.p, "hot_periods": result.hot_periods,
          "cold_periods": result.cold_periods, "z": result.z[:, -1],
          "p": last_p, "p_fdr": result.p_fdr[:, -1]},
-        _attrs(request, area, period=kind, periods=[str(day) for day in periods.tolist()],
+        _attrs(request, area, rings, period=kind, periods=[str(day) for day in periods.tolist()],
                alpha=alpha, inference=chosen, inference_reason=reason,
                dispersion=round(phi, 4),
                power=_power(area, matrix, request, phi, periods=len(periods))))

@@ -335,8 +335,10 @@ class HotspotArgs(Schema):
         "description": "H3 resolution, 7 (5 km²) to 10 (0.015 km²); omitted: chosen from the "
                        "data (the finest whose occupied cells hold 5 reports on average)"})
     k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5), metadata={
-        "description": "rings of neighbouring cells, 1 to 5; omitted: where Moran's I z peaks "
-                       "(1 to 3)"})
+        "description": "rings of neighbouring cells, 1 to 5, the same for every cell; omitted: "
+                       "adaptive with binary weights (each cell the fewest of 1 to 3 rings "
+                       "whose cells expect 20 reports), where Moran's I z peaks (1 to 3) with "
+                       "decay weights"})
     measure = fields.String(load_default="excess", validate=validate.OneOf(["excess", "count"]),
                             metadata={"description": "excess (default): reports against the "
                                       "residents per cell (2019 census, areal weighting); "
@@ -389,7 +391,7 @@ class HotspotPropertiesSchema(Schema):
         "description": "reports the background predicts for the cell (residents' share for "
                        "measure=excess, area's for count)"})
     nbhd_count = fields.Float(required=True, allow_none=True, metadata={
-        "description": "reports in the cell and its k rings"})
+        "description": "reports in the cell and its rings"})
     nbhd_expected = fields.Float(required=True, allow_none=True, metadata={
         "description": "reports expected there"})
     ratio = fields.Float(required=True, allow_none=True, metadata={
@@ -405,6 +407,9 @@ class HotspotPropertiesSchema(Schema):
                        "for a call: min_count"})
     cls = fields.String(data_key="class", required=True, validate=validate.OneOf(HOTSPOT_CLASSES),
                         metadata={"description": "from p_fdr; never hot or cold when not tested"})
+    rings = fields.Integer(required=True, metadata={
+        "description": "rings of this cell's neighbourhood (k, or adaptive: parameters."
+                       "neighbourhood)"})
 
 
 class EmergingPropertiesSchema(Schema):
@@ -441,7 +446,12 @@ class HotspotParametersSchema(Schema):
         unknown = RAISE
 
     resolution = fields.Integer(required=True, metadata={"description": "H3 resolution used"})
-    k = fields.Integer(required=True, metadata={"description": "rings used"})
+    k = fields.Integer(required=True, metadata={
+        "description": "rings used (adaptive neighbourhoods: the most any cell takes)"})
+    neighbourhood = fields.Dict(required=True, metadata={
+        "description": "kind (fixed: k rings everywhere; adaptive: each cell the fewest rings "
+                       "up to max_rings whose cells expect target_expected reports), "
+                       "cells_by_rings"})
     chosen_by = fields.String(required=True, metadata={
         "description": "given, or how resolution and k were chosen from the data"})
     scale_figures = fields.Dict(required=True, metadata={

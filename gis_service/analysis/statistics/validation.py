@@ -33,6 +33,7 @@ from gis_service.analysis.statistics.inference import (
     LocalTest,
     local_test,
 )
+from gis_service.analysis.statistics.neighbourhoods import TARGET_EXPECTED, adaptive_weights
 from gis_service.analysis.statistics.weights import CellWeights
 
 FloatArray = npt.NDArray[np.float64]
@@ -204,6 +205,19 @@ class Setup:
     measure: Literal["excess", "count"] = "excess"
     inference: Inference = "exact"
     min_count: int = DEFAULT_MIN_COUNT
+
+
+def adaptive_setup(by_k: Sequence[Setup], total: int, target: float = TARGET_EXPECTED
+                   ) -> Setup:
+    """``by_k[0]`` with adaptive neighbourhoods (the answer's default with binary weights):
+    each cell the fewest of the setups' rings (1, 2, ...) whose cells expect ``target`` of
+    ``total`` reports under the background."""
+    first = by_k[0]
+    base = first.background if first.measure == "excess" else np.ones(len(first.cells))
+    expected = total * base / base.sum()
+    weights, _ = adaptive_weights([s.weights for s in by_k], expected, target)
+    return Setup(first.cells, weights, first.background, first.measure, first.inference,
+                 first.min_count)
 
 
 def _test(setup: Setup, generated: GeneratedMap, seed: int, min_count: int | None = None
