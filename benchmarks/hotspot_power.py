@@ -18,12 +18,18 @@ then, with :mod:`gis_service.analysis.statistics.validation`, for resolutions 8,
    from the data takes there), exact test only, and for every map the recall predicted by
    :mod:`gis_service.analysis.statistics.power` (what the answer's ``power`` says), beside the
    measured one. ``strict_precision`` counts only calls on planted cells as right (a k-ring
-   neighbourhood statistic also calls cells within k rings of a cluster: ``precision``).
+   neighbourhood statistic also calls cells within k rings of a cluster: ``precision``);
+6. **the default answer** (``default_res8``, ``default_res9``): adaptive neighbourhoods, each
+   cell the fewest of 1 to 3 rings whose cells expect 20 reports
+   (:mod:`gis_service.analysis.statistics.neighbourhoods`), what ``hotspots()`` does when
+   ``k`` is not given; with ``--targets`` also at other expected counts (the study behind 20).
 
 Targets (issue 19): null false-discovery rate <= 0.10 on average; recall >= 0.8 for 3x
-clusters at res 8-9. The last line is one JSON object.
+clusters at res 8-9 (``meets_target``: by the default answer). The last line is one JSON
+object.
 
     .venv/bin/python benchmarks/hotspot_power.py [--seeds 50] [--reports 37000] [--rare 1500]
+        [--resolutions 8,9,10] [--wider 9:2,9:3] [--defaults 8,9] [--targets 10,15,40]
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from gis_service.analysis.statistics.power import predicted_recall
 from gis_service.analysis.statistics.validation import (
     Plan,
     Setup,
+    adaptive_setup,
     min_count_study,
     null_study,
     power_study,
@@ -99,6 +106,26 @@ def wider(conn: Any, resolution: int, k: int, *, totals: dict[str, int], seeds: 
     return out
 
 
+def default_answer(conn: Any, resolution: int, *, totals: dict[str, int], seeds: range,
+                   args: argparse.Namespace, target: float | None = None) -> dict[str, Any]:
+    """The exact test with adaptive neighbourhoods (1-3 rings): null maps (independent and
+    with duplicates) and planted maps, per total."""
+    by_k = [validation_setup(conn, resolution, k) for k in (1, 2, 3)]
+    plan = Plan(hot=args.hot, cold=args.cold, radius=RADIUS[resolution], strength=args.strength)
+    out: dict[str, Any] = {}
+    for label, total in totals.items():
+        setup = (adaptive_setup(by_k, total) if target is None
+                 else adaptive_setup(by_k, total, target))
+        out[label] = {"null": _figures(null_study(setup, total, seeds)),
+                      "null_duplicates": _figures(null_study(setup, total, seeds, duplicates=True)),
+                      "planted": _figures(power_study(setup, total, seeds, plan)),
+                      "predicted_hot_recall": round(predicted_recall(
+                          setup.cells, setup.background, setup.weights, total,
+                          radius=RADIUS[resolution]).recall, 3)}
+    print(f"res {resolution} default (target {target}): {out}", file=sys.stderr)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seeds", type=int, default=50)
@@ -112,6 +139,10 @@ def main() -> None:
     parser.add_argument("--resolutions", default="8,9,10")
     parser.add_argument("--wider", default="9:2,9:3",
                         help="resolution:k pairs also run with the exact test ('' for none)")
+    parser.add_argument("--defaults", default="8,9",
+                        help="resolutions of the default answer (adaptive rings; '' for none)")
+    parser.add_argument("--targets", default="",
+                        help="other expected counts for the adaptive rings at res 9 (a study)")
     parser.add_argument("--min-count-study", action="store_true",
                         help="also run the minimum-count study (null maps with duplicates)")
     args = parser.parse_args()
@@ -136,8 +167,21 @@ def main() -> None:
                 resolution, k = (int(part) for part in pair.split(":"))
                 result[f"wider_res{resolution}_k{k}"] = wider(conn, resolution, k, totals=totals,
                                                               seeds=seeds, args=args)
+            for resolution in (int(r) for r in filter(None, args.defaults.split(","))):
+                result[f"default_res{resolution}"] = default_answer(
+                    conn, resolution, totals=totals, seeds=seeds, args=args)
+            for target in (float(t) for t in filter(None, args.targets.split(","))):
+                result[f"default_res9_target{target:g}"] = default_answer(
+                    conn, 9, totals={"common": args.reports}, seeds=seeds, args=args,
+                    target=target)
         engine.dispose()
     result["meets_target"] = all(
+        result[key][label][form]["fdr"] <= TARGET_FDR
+        for key in result if key.startswith("default_res")
+        for label in result[key] for form in ("null", "null_duplicates")) and all(
+        (result[f"default_res{r}"]["common"]["planted"]["hot_recall"] or 0) >= TARGET_RECALL
+        for r in (8, 9) if f"default_res{r}" in result)
+    result["meets_target_fixed_k1"] = all(
         result[key]["common_exact"]["null"]["fdr"] <= TARGET_FDR
         and result[key]["rare_exact"]["null"]["fdr"] <= TARGET_FDR
         and (int(key[3:]) > 9 or (result[key]["common_exact"]["planted"]["hot_recall"] or 0)

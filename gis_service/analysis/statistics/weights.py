@@ -17,10 +17,12 @@ per ring for ``decay``), about 0.3 s for 40,000 cells; everything after that is 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
-import h3.api.numpy_int as h3n
+import h3.api.basic_int as h3b
+import h3.api.numpy_int as h3n  # noqa: F401  # the doctests build their cells with it
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
@@ -138,10 +140,14 @@ def _neighbour_lists(cells: CellArray, k: int, *, exact_ring: bool
     how many each cell has."""
     if exact_ring and k == 0:
         return cells.astype(np.uint64), np.ones(len(cells), dtype=np.intp)
-    call = h3n.grid_ring if exact_ring else h3n.grid_disk
-    lists = [call(cell, k) for cell in cells.astype(np.uint64).tolist()]
-    lengths = np.fromiter((len(found) for found in lists), dtype=np.intp, count=len(lists))
-    flat = np.concatenate(lists) if lists else np.empty(0, dtype=np.uint64)
+    # h3's int API returns plain lists: half the time of its numpy API, which makes one small
+    # array per cell (0.6 s against 1.1 s for 42,000 cells at k = 1, measured side by side),
+    # and the weights are most of a cold analysis.
+    call = h3b.grid_ring if exact_ring else h3b.grid_disk
+    lists = [call(cell, k) for cell in cells.tolist()]
+    lengths = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.uint64,
+                       count=int(lengths.sum()))
     return flat, lengths
 
 
