@@ -20,7 +20,7 @@ then, with :mod:`gis_service.analysis.statistics.validation`, for resolutions 8,
    measured one. ``strict_precision`` counts only calls on planted cells as right (a k-ring
    neighbourhood statistic also calls cells within k rings of a cluster: ``precision``);
 6. **the default answer** (``default_res8``, ``default_res9``): adaptive neighbourhoods, each
-   cell the fewest of 1 to 3 rings whose cells expect 20 reports
+   cell the fewest of 1 to ``max_rings`` (2 at res 8, 3 at 9) rings whose cells expect 30 reports
    (:mod:`gis_service.analysis.statistics.neighbourhoods`), what ``hotspots()`` does when
    ``k`` is not given; with ``--targets`` also at other expected counts (the study behind 20).
 
@@ -43,6 +43,7 @@ from typing import Any
 
 from gis_service.analysis.hotspot_model import validation_setup
 from gis_service.analysis.statistics.inference import Inference
+from gis_service.analysis.statistics.neighbourhoods import max_rings
 from gis_service.analysis.statistics.power import predicted_recall
 from gis_service.analysis.statistics.validation import (
     Plan,
@@ -110,7 +111,7 @@ def default_answer(conn: Any, resolution: int, *, totals: dict[str, int], seeds:
                    args: argparse.Namespace, target: float | None = None) -> dict[str, Any]:
     """The exact test with adaptive neighbourhoods (1-3 rings): null maps (independent and
     with duplicates) and planted maps, per total."""
-    by_k = [validation_setup(conn, resolution, k) for k in (1, 2, 3)]
+    by_k = [validation_setup(conn, resolution, k) for k in range(1, max_rings(resolution) + 1)]
     plan = Plan(hot=args.hot, cold=args.cold, radius=RADIUS[resolution], strength=args.strength)
     out: dict[str, Any] = {}
     for label, total in totals.items():

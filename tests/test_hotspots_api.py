@@ -20,6 +20,7 @@ from gis_service.analysis import emerging_hotspots, hotspots
 from gis_service.analysis.grid import clear_caches
 from gis_service.analysis.statistics.emerging import CATEGORIES
 from gis_service.analysis.statistics.hotspots import CLASSES
+from gis_service.analysis.statistics.neighbourhoods import max_rings
 from gis_service.db.schema import admin_unit, generation, report
 from gis_service.errors import InvalidInput
 from gis_service.reports.calendar import TZ as HUE
@@ -195,8 +196,10 @@ def test_an_unasked_scale_says_what_it_could_find(db: Connection) -> None:
     assert chosen["k"] == whole.attrs["k"]
     # Unasked rings with binary weights adapt per cell (statistics/neighbourhoods.py).
     drawn = whole.attrs["neighbourhood"]
-    assert drawn["kind"] == "adaptive" and drawn["max_rings"] == whole.attrs["k"] == 3
-    assert sum(drawn["cells_by_rings"].values()) == len(whole) and set(whole.rings) <= {1, 2, 3}
+    assert drawn["kind"] == "adaptive" and drawn["max_rings"] == whole.attrs["k"]
+    assert whole.attrs["k"] == max_rings(whole.attrs["resolution"])
+    assert sum(drawn["cells_by_rings"].values()) == len(whole)
+    assert set(whole.rings) <= set(range(1, whole.attrs["k"] + 1))
     assert hotspots(db, resolution=8, k=1).attrs["neighbourhood"]["kind"] == "fixed"
     finer = [r for r in tried if int(r) > whole.attrs["resolution"]]
     assert all(tried[r]["predicted_recall"] < 0.8 for r in finer)

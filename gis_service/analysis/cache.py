@@ -25,6 +25,14 @@ class LruCache(Generic[Key, Value]):
         self._values: OrderedDict[Key, Value] = OrderedDict()
         self._lock = threading.Lock()
 
+    def get(self, key: Key) -> Value | None:
+        """The cached value (marked as used), or None."""
+        with self._lock:
+            if key not in self._values:
+                return None
+            self._values.move_to_end(key)
+            return self._values[key]
+
     def get_or_make(self, key: Key, make: Callable[[], Value]) -> Value:
         """The cached value, or ``make()`` stored. Two threads missing at once may both make it
         (the values are equal); holding the lock while making would serialise every request."""

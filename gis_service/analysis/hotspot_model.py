@@ -15,14 +15,16 @@
 - **Scale**: resolution and rings as given, else chosen by :mod:`.statistics.scale` (at most
   resolution 9 unasked), stepping to a coarser resolution while the finer one lacks the power
   to find a 3x cluster ~1 km across (:mod:`.statistics.power`). Unasked rings (binary
-  weights) are *adaptive*: each cell the fewest of 1 to :data:`ADAPTIVE_MAX_K` rings whose
-  cells expect :data:`~.statistics.neighbourhoods.TARGET_EXPECTED` reports
+  weights) are *adaptive*: each cell the fewest of 1 to
+  :func:`~.statistics.neighbourhoods.max_rings` rings whose cells expect
+  :data:`~.statistics.neighbourhoods.TARGET_EXPECTED` reports
   (:mod:`.statistics.neighbourhoods`); Moran's I z by k is reported beside them. Given rings
   are the same for every cell.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +35,11 @@ from sqlalchemy import Connection
 
 from gis_service.analysis import grid
 from gis_service.analysis.hierarchy import parents
-from gis_service.analysis.residents import resident_raster, residents_per_cell
+from gis_service.analysis.residents import (
+    resident_raster,
+    resident_raster_job,
+    residents_per_cell,
+)
 from gis_service.analysis.selection import ANALYSIS_RESOLUTIONS, ReportSelection
 from gis_service.analysis.sql import hotspots as sql
 from gis_service.analysis.statistics import power, scale
@@ -43,7 +49,11 @@ from gis_service.analysis.statistics.inference import (
     expected_counts,
     pearson_residuals,
 )
-from gis_service.analysis.statistics.neighbourhoods import TARGET_EXPECTED, adaptive_weights
+from gis_service.analysis.statistics.neighbourhoods import (
+    TARGET_EXPECTED,
+    adaptive_weights,
+    max_rings,
+)
 from gis_service.analysis.statistics.validation import Setup
 from gis_service.analysis.statistics.weights import CellWeights, WeightScheme
 from gis_service.errors import InvalidInput, NotFound
@@ -57,8 +67,6 @@ FOOTPRINT_RESOLUTION = 7
 #: The finest resolution chosen unasked: res-10 cells (0.015 km², a street block) hold a
 #: province of 290,000 cells, and rings over them cost minutes; ask for res=10 to get it.
 AUTO_MAX_RESOLUTION = 9
-#: Unasked rings: up to this many, per cell (:mod:`.statistics.neighbourhoods`).
-ADAPTIVE_MAX_K = 3
 
 
 def check_measure(measure: str) -> Measure:
@@ -146,18 +154,18 @@ def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measu
 
 
 _K_REASON = {
-    True: (f"k: per cell, the fewest rings (1 to {ADAPTIVE_MAX_K}) whose cells expect at least "
-           f"{TARGET_EXPECTED:g} reports (adaptive)"),
+    True: (f"k: per cell, the fewest rings (up to k, one beyond a ~1 km cluster's radius) whose "
+           f"cells expect at least {TARGET_EXPECTED:g} reports (adaptive)"),
     False: "k: the rings where Moran's I z of the analysed values peaks",
 }
 
 
 def _unasked_k(conn: Connection, selection: ReportSelection, measure: Measure, resolution: int,
                scheme: WeightScheme) -> tuple[int, dict[str, float]]:
-    """Unasked rings: adaptive up to :data:`ADAPTIVE_MAX_K` with binary weights, else where
+    """Unasked rings: adaptive up to :func:`max_rings` with binary weights, else where
     Moran's I z peaks; and the z by rings (reported either way)."""
     z_by_k = _moran_by_k(conn, selection, measure, resolution, scheme)
-    rings = ADAPTIVE_MAX_K if scheme == "binary" else scale.choose_k(z_by_k)
+    rings = max_rings(resolution) if scheme == "binary" else scale.choose_k(z_by_k)
     return rings, {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
 
 
@@ -245,8 +253,17 @@ class Cells:
 def analysis_cells(conn: Connection, selection: ReportSelection, resolution: int,
                    measure: Measure) -> Cells:
     """The study area's cells (zeros included) with their counts and background."""
-    found = sql.cell_counts(conn, resolution, selection)
-    area = grid.study_area(conn, resolution)
+    area_job = grid.study_area_job(conn, resolution)
+    raster_job = resident_raster_job(conn) if measure == "excess" else None
+    # The study area's cells and the residents' raster (CPU only, cached after the first call)
+    # are built while the database counts the reports: a cold analysis waits for the slower of
+    # the two, not their sum (0.6 s of SQL on a million reports).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(area_job)
+        if raster_job is not None:
+            pool.submit(raster_job)
+        found = sql.cell_counts(conn, resolution, selection)
+        area = pending.result()
     cells = grid.with_cells(area, found.cells)
     counts = np.zeros(len(cells), dtype=np.int64)
     counts[np.searchsorted(cells, found.cells)] = found.counts

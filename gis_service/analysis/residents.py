@@ -15,6 +15,7 @@ representative point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import h3.api.numpy_int as h3n
@@ -66,16 +67,26 @@ def raster_from_parts(parts: sql.CensusParts) -> ResidentRaster:
 
 def resident_raster(conn: Connection) -> ResidentRaster | None:
     """The census raster, from the cache while the census communes are unchanged."""
+    return resident_raster_job(conn)()
+
+
+def resident_raster_job(conn: Connection) -> Callable[[], ResidentRaster | None]:
+    """:func:`resident_raster` in two steps: the database's part now (the census digest, and
+    the communes unless cached), the raster when called (no connection: another thread may
+    run it)."""
     key = sql.census_key(conn)
     if key is None:
-        return None
+        return lambda: None
+    cached = _RASTERS.get(key)
+    if cached is not None:
+        return lambda: cached
+    parts = sql.census_parts(conn)
 
     def build() -> ResidentRaster:
-        parts = sql.census_parts(conn)
         return raster_from_parts(parts) if parts else ResidentRaster(
             np.empty(0, dtype=np.int64), np.empty(0))
 
-    return _RASTERS.get_or_make(key, build)
+    return lambda: _RASTERS.get_or_make(key, build)
 
 
 def residents_per_cell(raster: ResidentRaster, cells: CellArray, resolution: int) -> FloatArray:

@@ -337,8 +337,8 @@ class HotspotArgs(Schema):
     k = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5), metadata={
         "description": "rings of neighbouring cells, 1 to 5, the same for every cell; omitted: "
                        "adaptive with binary weights (each cell the fewest of 1 to 3 rings "
-                       "whose cells expect 20 reports), where Moran's I z peaks (1 to 3) with "
-                       "decay weights"})
+                       "whose cells expect 30 reports; at most 2 at res 8, 1 at 7), where "
+                       "Moran's I z peaks (1 to 3) with decay weights"})
     measure = fields.String(load_default="excess", validate=validate.OneOf(["excess", "count"]),
                             metadata={"description": "excess (default): reports against the "
                                       "residents per cell (2019 census, areal weighting); "

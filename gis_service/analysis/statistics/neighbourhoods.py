@@ -13,9 +13,13 @@ two or three at the edge of town. The rings depend only on the background and th
 reports, never on where the reports fell, so the test and its FDR level are unchanged (the
 null maps of the validation keep their false-discovery share at or under 0.10).
 
-:data:`TARGET_EXPECTED` = 20 is from ``benchmarks/hotspot_power.py``'s study at resolution 9
-(37,000 reports, 10 maps; up to 3 rings): 10 expected gave recall 0.73, 15 gave 0.80, 20 gave
-0.83 with 74% of calls on planted cells, 40 gave 0.86 with 64%.
+:data:`TARGET_EXPECTED` = 30 is from a study at resolution 9 (37,000 reports, 3x clusters of
+2 rings as ``benchmarks/hotspot_power.py`` plants them, up to 3 rings): over 20 maps, 20
+expected gave recall 0.79, 25 gave 0.81, 30 gave 0.82 with 68% of calls on planted cells
+(one ring everywhere: 0.65; three everywhere: 0.82 with 41%); over 10 maps, 10 gave 0.73 and
+40 gave 0.86 with 64%. The most rings (:func:`max_rings`) is one beyond the radius of the
+~1 km cluster the power is judged on (:mod:`.power`): at resolution 8 a third ring (37 cells,
+4 km across) cost precision (0.83 against 0.87 with at most two) for no recall.
 """
 
 from __future__ import annotations
@@ -26,10 +30,22 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from gis_service.analysis.statistics.power import cluster_rings
 from gis_service.analysis.statistics.weights import CellWeights
 
 FloatArray = npt.NDArray[np.float64]
-TARGET_EXPECTED = 20.0
+TARGET_EXPECTED = 30.0
+MAX_ADAPTIVE_RINGS = 3
+
+
+def max_rings(resolution: int) -> int:
+    """The most rings an adaptive neighbourhood takes at ``resolution``: one beyond a ~1 km
+    cluster's radius (:func:`.power.cluster_rings`), at most 3.
+
+    >>> [max_rings(r) for r in (7, 8, 9, 10)]
+    [1, 2, 3, 3]
+    """
+    return min(MAX_ADAPTIVE_RINGS, cluster_rings(resolution) + 1)
 
 
 def rings_needed(expected_by_k: Sequence[FloatArray], target: float = TARGET_EXPECTED
@@ -37,7 +53,7 @@ def rings_needed(expected_by_k: Sequence[FloatArray], target: float = TARGET_EXP
     """Per cell, the fewest rings (1-based) whose neighbourhood expects ``target``, else the
     most offered.
 
-    >>> rings_needed([np.array([30.0, 5.0, 1.0]), np.array([90.0, 25.0, 4.0])]).tolist()
+    >>> rings_needed([np.array([30.0, 5.0, 1.0]), np.array([90.0, 35.0, 4.0])]).tolist()
     [1, 2, 2]
     """
     most = len(expected_by_k)
@@ -56,7 +72,7 @@ def adaptive_weights(by_k: Sequence[CellWeights], expected: FloatArray,
     >>> import h3.api.numpy_int as h3n
     >>> from gis_service.analysis.statistics.weights import ring_weights
     >>> cells = h3n.grid_disk(h3n.latlng_to_cell(16.46, 107.59, 9), 4).astype(np.int64)
-    >>> expected = np.where(cells == cells[0], 25.0, 0.5)
+    >>> expected = np.where(cells == cells[0], 35.0, 0.5)
     >>> w, rings = adaptive_weights([ring_weights(cells, k) for k in (1, 2)], expected)
     >>> int(rings[0]), int(w.matrix[[0]].sum()), int(rings.max())
     (1, 7, 2)
