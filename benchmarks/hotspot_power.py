@@ -155,7 +155,7 @@ def main() -> None:
     with hue_database(settings, "bench_hotspot_power") as url:
         engine = make_engine(url, settings)
         with engine.connect() as conn:
-            for resolution in (int(r) for r in args.resolutions.split(",")):
+            for resolution in (int(r) for r in filter(None, args.resolutions.split(","))):
                 setup = validation_setup(conn, resolution)
                 result[f"res{resolution}"] = one_resolution(setup, resolution, totals, seeds, args)
                 result[f"res{resolution}"]["predicted_hot_recall"] = predicted(setup, resolution,

@@ -18,8 +18,8 @@
   weights) are *adaptive*: each cell the fewest of 1 to
   :func:`~.statistics.neighbourhoods.max_rings` rings whose cells expect
   :data:`~.statistics.neighbourhoods.TARGET_EXPECTED` reports
-  (:mod:`.statistics.neighbourhoods`); Moran's I z by k is reported beside them. Given rings
-  are the same for every cell.
+  (:mod:`.statistics.neighbourhoods`); with decay weights, where Moran's I z peaks. Given
+  rings are the same for every cell.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from gis_service.analysis.statistics.neighbourhoods import (
     TARGET_EXPECTED,
     adaptive_weights,
     max_rings,
+    rings_by_steps,
 )
 from gis_service.analysis.statistics.validation import Setup
 from gis_service.analysis.statistics.weights import CellWeights, WeightScheme
@@ -146,9 +147,14 @@ def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measu
                       f"{scale.MIN_MEAN_COUNT:g} reports on average")
         resolution, k = _powered_scale(conn, selection, measure=measure, scheme=scheme,
                                        dense=dense, k=k, figures=figures, chosen=chosen)
+    elif k is None and adaptive:
+        # No Moran's I here: it would count the reports once more and build every ring's
+        # weights by h3 (seconds on a million reports) for a figure the choice does not use.
+        k = max_rings(resolution)
+        chosen.append(_K_REASON[True])
     elif k is None:
         k, figures["moran_z_by_k"] = _unasked_k(conn, selection, measure, resolution, scheme)
-        chosen.append(_K_REASON[adaptive])
+        chosen.append(_K_REASON[False])
     return Scale(resolution=resolution, k=k, chosen_by="; ".join(chosen) or "given",
                  figures=figures, adaptive=adaptive)
 
@@ -163,10 +169,11 @@ _K_REASON = {
 def _unasked_k(conn: Connection, selection: ReportSelection, measure: Measure, resolution: int,
                scheme: WeightScheme) -> tuple[int, dict[str, float]]:
     """Unasked rings: adaptive up to :func:`max_rings` with binary weights, else where
-    Moran's I z peaks; and the z by rings (reported either way)."""
+    Moran's I z peaks; and the z by rings (for decay weights only)."""
+    if scheme == "binary":  # no Moran's I: see choose_scale
+        return max_rings(resolution), {}
     z_by_k = _moran_by_k(conn, selection, measure, resolution, scheme)
-    rings = max_rings(resolution) if scheme == "binary" else scale.choose_k(z_by_k)
-    return rings, {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
+    return scale.choose_k(z_by_k), {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
 
 
 def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Measure,
@@ -180,8 +187,9 @@ def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Mea
         tried_here: dict[str, object] = {}
         rings = k
         if rings is None:
-            rings, tried_here["moran_z_by_k"] = _unasked_k(conn, selection, measure,
-                                                           resolution, scheme)
+            rings, moran = _unasked_k(conn, selection, measure, resolution, scheme)
+            if moran:
+                tried_here["moran_z_by_k"] = moran
         recall = scale_power(conn, selection, measure=measure, resolution=resolution, k=rings,
                              scheme=scheme, adaptive=k is None).recall
         tried[str(resolution)] = {"k": rings, "predicted_recall": round(recall, 3), **tried_here}
@@ -227,7 +235,7 @@ def neighbourhood(found: Cells, k: int, scheme: WeightScheme, *, adaptive: bool,
         return grid.weights(found.cells, k, scheme), np.full(len(found.cells), k, dtype=np.int64)
     tested = float(np.where(found.background > 0, found.counts, 0).sum()) / max(periods, 1)
     share = found.background / found.background.sum() if found.background.sum() > 0 else 0.0
-    by_k = [grid.weights(found.cells, ring, "binary") for ring in range(1, k + 1)]
+    by_k = rings_by_steps(grid.weights(found.cells, 1, "binary"), k)
     return adaptive_weights(by_k, np.asarray(share * tested, dtype=np.float64))
 
 
