@@ -13,12 +13,7 @@ then, with :mod:`gis_service.analysis.statistics.validation`, for resolutions 8,
 3. the same for a *rare category* (``--rare`` reports over the whole map) and for the common
    case (``--reports``, the demo's size);
 4. the exact test against 999 conditional permutations and the analytic z on the same maps
-   (the baseline measured in the same run: ``ratio_*`` are recall over the permutation's);
-5. wider neighbourhoods (``--wider``, default k = 2 and 3 at res 9: the rings the scale chosen
-   from the data takes there), exact test only, and for every map the recall predicted by
-   :mod:`gis_service.analysis.statistics.power` (what the answer's ``power`` says), beside the
-   measured one. ``strict_precision`` counts only calls on planted cells as right (a k-ring
-   neighbourhood statistic also calls cells within k rings of a cluster: ``precision``).
+   (the baseline measured in the same run: ``ratio_*`` are recall over the permutation's).
 
 Targets (issue 19): null false-discovery rate <= 0.10 on average; recall >= 0.8 for 3x
 clusters at res 8-9. The last line is one JSON object.
@@ -37,7 +32,6 @@ from typing import Any
 
 from gis_service.analysis.hotspot_model import validation_setup
 from gis_service.analysis.statistics.inference import Inference
-from gis_service.analysis.statistics.power import predicted_recall
 from gis_service.analysis.statistics.validation import (
     Plan,
     Setup,
@@ -80,25 +74,6 @@ def one_resolution(setup: Setup, resolution: int, totals: dict[str, int], seeds:
     return out
 
 
-def predicted(setup: Setup, resolution: int, totals: dict[str, int]) -> dict[str, float]:
-    return {label: round(predicted_recall(setup.cells, setup.background, setup.weights, total,
-                                          radius=RADIUS[resolution]).recall, 3)
-            for label, total in totals.items()}
-
-
-def wider(conn: Any, resolution: int, k: int, *, totals: dict[str, int], seeds: range,
-          args: argparse.Namespace) -> dict[str, Any]:
-    """The exact test with ``k`` rings: null (with duplicates) and planted maps."""
-    setup = validation_setup(conn, resolution, k)
-    plan = Plan(hot=args.hot, cold=args.cold, radius=RADIUS[resolution], strength=args.strength)
-    out: dict[str, Any] = {"predicted_hot_recall": predicted(setup, resolution, totals)}
-    for label, total in totals.items():
-        out[label] = {"null_duplicates": _figures(null_study(setup, total, seeds, duplicates=True)),
-                      "planted": _figures(power_study(setup, total, seeds, plan))}
-    print(f"res {resolution} k {k}: {out}", file=sys.stderr)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seeds", type=int, default=50)
@@ -110,8 +85,6 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=4)
     parser.add_argument("--strength", type=float, default=3.0)
     parser.add_argument("--resolutions", default="8,9,10")
-    parser.add_argument("--wider", default="9:2,9:3",
-                        help="resolution:k pairs also run with the exact test ('' for none)")
     parser.add_argument("--min-count-study", action="store_true",
                         help="also run the minimum-count study (null maps with duplicates)")
     args = parser.parse_args()
@@ -126,16 +99,10 @@ def main() -> None:
             for resolution in (int(r) for r in args.resolutions.split(",")):
                 setup = validation_setup(conn, resolution)
                 result[f"res{resolution}"] = one_resolution(setup, resolution, totals, seeds, args)
-                result[f"res{resolution}"]["predicted_hot_recall"] = predicted(setup, resolution,
-                                                                              totals)
                 if args.min_count_study:
                     result[f"res{resolution}"]["min_count_study"] = min_count_study(
                         setup, (300, args.rare, args.reports), range(min(args.seeds, 20)),
                         plan=Plan(hot=args.hot, cold=args.cold, radius=RADIUS[resolution]))
-            for pair in filter(None, args.wider.split(",")):
-                resolution, k = (int(part) for part in pair.split(":"))
-                result[f"wider_res{resolution}_k{k}"] = wider(conn, resolution, k, totals=totals,
-                                                              seeds=seeds, args=args)
         engine.dispose()
     result["meets_target"] = all(
         result[key]["common_exact"]["null"]["fdr"] <= TARGET_FDR
@@ -143,10 +110,6 @@ def main() -> None:
         and (int(key[3:]) > 9 or (result[key]["common_exact"]["planted"]["hot_recall"] or 0)
              >= TARGET_RECALL)
         for key in result if key.startswith("res"))
-    result["meets_target_with_chosen_k"] = {
-        key: result[key]["common"]["planted"]["hot_recall"] >= TARGET_RECALL
-        and result[key]["common"]["null_duplicates"]["fdr"] <= TARGET_FDR
-        for key in result if key.startswith("wider_")}
     print(json.dumps(result))
 
 

@@ -65,11 +65,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(url: str, *, workers: int = 2, threads: int = 4,
-                    env_extra: dict[str, str] | None = None) -> Iterator[str]:
+def gunicorn_server(url: str, *, workers: int = 2, threads: int = 4) -> Iterator[str]:
     """``gis-service serve`` in a subprocess on a free port; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GIS_THREADS": str(threads), **(env_extra or {})}
+    env = {**os.environ, "DATABASE_URL": url, "GIS_THREADS": str(threads)}
     # The log goes to a file: a pipe nobody reads fills up (an outage logs a line per request)
     # and then blocks every worker that writes to it.
     with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as log:

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from functools import cache
 
 from sqlalchemy import Connection
 
@@ -77,11 +76,9 @@ from gis_service.analysis import (
 )
 from gis_service.analysis.scorecards import Scorecards, scorecards
 from gis_service.batch import BatchOutcome, run_batch
-from gis_service.config import Settings
 from gis_service.coords import LonLat, lonlat
 from gis_service.geocode import GeocodeResult, IndexCache
 from gis_service.geocode.point_text import geocode_text
-from gis_service.geocode.streets import load_streets
 from gis_service.maps import (
     CoverageFilters,
     HotspotFilters,
@@ -127,13 +124,8 @@ __all__ = [
     "submit",
 ]
 
-@cache
-def _index_cache() -> IndexCache:
-    """The geocoder's index cache, made on first use (never at import: it reads the settings):
-    with the street list under the data root (TTH.json), as the HTTP API has it, so both parse
-    an address alike. The index is built once per process and rebuilt when the boundaries
-    change."""
-    return IndexCache(streets=load_streets(Settings.from_env().data_root))
+# The geocoder's index, built once per process and rebuilt when the boundaries change.
+_INDEX = IndexCache()
 
 
 def snap(conn: Connection, *, lon: float, lat: float, generation: str | None = None,
@@ -161,16 +153,16 @@ def geocode(conn: Connection, q: str, *, limit: int = 5,
             tolerance_m: float = DEFAULT_TOLERANCE_M) -> list[GeocodeResult]:
     """Ranked candidate places for an address as people write it (typed coordinates included:
     one result of precision ``point``)."""
-    return geocode_text(conn, _index_cache().get(conn), q, limit=limit, tolerance_m=tolerance_m)
+    return geocode_text(conn, _INDEX.get(conn), q, limit=limit, tolerance_m=tolerance_m)
 
 
 def batch(conn: Connection, body: Mapping[str, object], *,
           tolerance_m: float = DEFAULT_TOLERANCE_M) -> list[BatchOutcome]:
     """Answer a batch body (``{"items": [...]}``, addresses and points) item by item, in order."""
-    return run_batch(conn, _index_cache().get(conn), body, tolerance_m=tolerance_m)
+    return run_batch(conn, _INDEX.get(conn), body, tolerance_m=tolerance_m)
 
 
 def submit(conn: Connection, new: NewReport, *, actor: str,
            tolerance_m: float = DEFAULT_TOLERANCE_M) -> int:
     """Store a new report in the caller's transaction; return its id."""
-    return _submit(conn, new, index=_index_cache().get(conn), actor=actor, tolerance_m=tolerance_m)
+    return _submit(conn, new, index=_INDEX.get(conn), actor=actor, tolerance_m=tolerance_m)

@@ -104,9 +104,14 @@ def authenticate(conn: Connection, presented: str | None) -> Principal:
     return Principal(row.id, row.name, row.role, row.agency_id, row.rate_limit_per_minute)
 
 
+def _with_article(words: str) -> str:
+    """ "an agency or admin", "a client": the article English wants before the first word."""
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles and principal.role != "admin":
-        raise Forbidden(f"this needs a key with role {', '.join(roles)}", field="api_key")
+        raise Forbidden(f"this needs {_with_article(' or '.join(roles))} key", field="api_key")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 from gis_service.coords import LonLat, lonlat
 from gis_service.errors import GisError, InvalidInput, TooLarge
 from gis_service.geocode import GeocodeIndex, GeocodeResult, geocode
-from gis_service.geocode.point_text import many_point_results, typed_point
 from gis_service.spatial.reverse import ReverseResult, reverse_points
 
 MAX_ITEMS = 10_000
@@ -124,12 +123,7 @@ def _forward(index: GeocodeIndex, item_id: ItemId | None, text: str, position: i
 
 def run_batch(conn: Connection, index: GeocodeIndex, body: object, *,
               tolerance_m: float) -> list[BatchOutcome]:
-    """Answer every item of a batch body, in order, each with its result or its error.
-
-    A ``q`` that spells coordinates ("16.4655, 107.5960") is answered as single geocoding
-    answers it: a forward result of precision ``point`` in the current generation; all such
-    items share one set-based snap, as the reverse items share theirs.
-    """
+    """Answer every item of a batch body, in order, each with its result or its error."""
     items = _items(body)
     options = body if isinstance(body, Mapping) else {}
     generation = options.get("generation")
@@ -139,7 +133,6 @@ def run_batch(conn: Connection, index: GeocodeIndex, body: object, *,
 
     outcomes: list[BatchOutcome | None] = []
     reverse_at: list[tuple[int, ItemId | None, LonLat]] = []
-    typed_at: list[tuple[int, ItemId | None, tuple[LonLat, str]]] = []
     for position, item in enumerate(items):
         try:
             item_id, question = _parse(item, position)
@@ -148,21 +141,15 @@ def run_batch(conn: Connection, index: GeocodeIndex, body: object, *,
             outcomes.append(BatchOutcome(position, raw if isinstance(raw, str | int) else None,
                                          None, error=error))
             continue
-        typed = typed_point(question) if isinstance(question, str) else None
         if isinstance(question, LonLat):
             reverse_at.append((position, item_id, question))
-        elif typed is not None:
-            typed_at.append((position, item_id, typed))
-        outcomes.append(_forward(index, item_id, question, position)
-                        if isinstance(question, str) and typed is None else None)
+            outcomes.append(None)
+        else:
+            outcomes.append(_forward(index, item_id, question, position))
 
     answers = reverse_points(conn, [point for _, _, point in reverse_at], generation=generation,
                              at=at, tolerance_m=tolerance_m) if reverse_at else []
     for (position, item_id, _), answer in zip(reverse_at, answers, strict=True):
         outcomes[position] = BatchOutcome(position, item_id, "reverse", reverse=answer)
-    points = many_point_results(conn, index, [typed for _, _, typed in typed_at],
-                                tolerance_m=tolerance_m)
-    for (position, item_id, _), results in zip(typed_at, points, strict=True):
-        outcomes[position] = BatchOutcome(position, item_id, "forward", forward=results)
-    # Every None was a reverse or typed point's place, and each was answered above.
+    # Every None was a reverse item's place, and every reverse item was answered above.
     return cast(list[BatchOutcome], outcomes)

@@ -170,14 +170,6 @@ class Settings:
     state_dir: Path = PROJECT_ROOT / "var"
     #: GIS_PG_PORT: first port tried by the embedded cluster (the next free one is taken).
     pg_port: int = 54329
-    #: DATABASE_READ_URL: a hot standby of the database for anonymous reads; unset means the
-    #: embedded replica when ``db start --replica`` created one, else none (all on the primary).
-    database_read_url: str | None = None
-    #: GIS_REPLICA_PG_PORT: first port tried by the embedded replica (default GIS_PG_PORT + 100).
-    replica_pg_port: int = 54429
-    #: GIS_REPLICA_MAX_LAG_MS: a replica further behind than this serves no reads (the primary
-    #: does, with no error to the caller) until it catches up.
-    replica_max_lag_ms: float = 5000.0
     #: GIS_DATA_ROOT: where boundary manifests resolve their files (../shared/data here).
     data_root: Path = PROJECT_ROOT.parent / "shared" / "data"
     #: GIS_BOUNDARIES_DIR: the manifests of Huế's boundary datasets.
@@ -220,11 +212,6 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             state_dir=_read(env, "GIS_STATE_DIR", Path, default.state_dir),
             pg_port=_read(env, "GIS_PG_PORT", _port, default.pg_port),
-            database_read_url=env.get("DATABASE_READ_URL") or None,
-            replica_pg_port=_read(env, "GIS_REPLICA_PG_PORT", _port,
-                                  _read(env, "GIS_PG_PORT", _port, default.pg_port) + 100),
-            replica_max_lag_ms=_read(env, "GIS_REPLICA_MAX_LAG_MS", _positive_float,
-                                     default.replica_max_lag_ms),
             data_root=_read(env, "GIS_DATA_ROOT", Path, default.data_root),
             boundaries_dir=_read(env, "GIS_BOUNDARIES_DIR", Path, default.boundaries_dir),
             snap_tolerance_m=_read(

@@ -51,15 +51,9 @@ def lonlat(lon: object, lat: object, *, lon_field: str = "lon", lat_field: str =
     lon_value = _finite(lon, lon_field)
     lat_value = _finite(lat, lat_field)
     swapped = _looks_swapped(lon_value, lat_value)
-    # Each message written out whole: web.problem_details translates them by their template.
+    hint = f"; {lat_field} and {lon_field} look swapped" if swapped else ""
     if not -90.0 <= lat_value <= 90.0:
-        if swapped:
-            raise InvalidInput(f"{lat_field}={lat_value} is outside -90..90; {lat_field} and "
-                               f"{lon_field} look swapped", field=lat_field)
-        raise InvalidInput(f"{lat_field}={lat_value} is outside -90..90", field=lat_field)
+        raise InvalidInput(f"{lat_field}={lat_value} is outside -90..90{hint}", field=lat_field)
     if not -180.0 <= lon_value <= 180.0:
-        if swapped:
-            raise InvalidInput(f"{lon_field}={lon_value} is outside -180..180; {lat_field} and "
-                               f"{lon_field} look swapped", field=lon_field)
-        raise InvalidInput(f"{lon_field}={lon_value} is outside -180..180", field=lon_field)
+        raise InvalidInput(f"{lon_field}={lon_value} is outside -180..180{hint}", field=lon_field)
     return LonLat(lon_value, lat_value)

@@ -48,13 +48,6 @@ class Unprocessable(GisError):
     title = "Unprocessable input"
 
 
-class OutsideServiceArea(Unprocessable):
-    """A location in another province: the detail names it (from the reference boundaries)."""
-
-    code = "outside_service_area"
-    title = "Outside the service area"
-
-
 class DataError(GisError):
     """A data file or manifest cannot be loaded as it stands (CLI-facing)."""
 

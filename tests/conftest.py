@@ -228,24 +228,6 @@ def history_db(server_url: str, settings: Settings,
                            count=HISTORY_REPORTS, seed=HISTORY_SEED,
                            categories=category_codes(settings))
         with engine.begin() as connection:
-            summary = import_reports(connection, history.reports_path)
-        # The generator draws inside the 2019 (GADM) communes, which reach a few hundred metres
-        # past Huế's official outline in places; those few points lie in a neighbouring province
-        # by the reference boundaries and are refused (issue #13). Nothing else may be.
-        assert set(summary.by_reason) <= {"outside_service_area"}, summary.by_reason
-        assert summary.rejected <= HISTORY_REPORTS // 200, summary.rejected
+            summary = import_reports(connection, history.reports_path, strict=True)
         yield HistoryDB(settings, engine, url, history, summary.imported)
         engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def replica(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Any]:
-    """A primary and its streaming hot standby of their own (tests/replica_pair.py), with Huế,
-    the report config and keys. Skips without the data root (fails in CI)."""
-    if os.environ.get("DATABASE_URL"):
-        pytest.skip("DATABASE_URL is set: the embedded clusters are unused")
-    require_data(settings)
-    from tests.replica_pair import replica_pair  # noqa: PLC0415  # only these tests pay
-
-    with replica_pair(tmp_path_factory.mktemp("replica"), settings) as pair:
-        yield pair

@@ -51,9 +51,7 @@ def test_demo_loads_boundaries_config_and_sample_reports(
     first = runner.invoke(main, ["demo", "--no-serve"])
     assert first.exit_code == 0, first.output
     units, reports = _counts(scratch, settings)
-    # 2019 (province, districts, communes), 2025 (province, wards), and Vietnam's provinces and
-    # wards as the reference around them (outside_service_area).
-    assert units == 1 + 9 + 152 + 1 + 40 + 34 + 3321
+    assert units == 1 + 9 + 152 + 1 + 40
     assert reports > 30_000
     again = runner.invoke(main, ["demo", "--no-serve"])
     assert again.exit_code == 0, again.output

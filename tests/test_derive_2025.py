@@ -32,6 +32,7 @@ from gis_service.boundaries.derive import (
 )
 from gis_service.boundaries.features import UnitFeature
 from gis_service.boundaries.generations import by_code, ensure_generation
+from gis_service.boundaries.manifest import read_manifest
 from gis_service.config import Settings
 from gis_service.db.schema import admin_unit
 from gis_service.errors import DataError
@@ -84,11 +85,10 @@ def test_carve_cuts_official_settles_overlaps_and_fills_holes() -> None:
 
 
 @pytest.fixture(scope="module")
-def spec() -> Mapping[str, object]:
-    """The old builder's spec: 5 CDRI polygons, 35 derived (2025.toml now loads all 40 official
-    polygons; the derivation is kept as a builder and as the loader's check)."""
-    return {"builder": "hue_2025", "official": "boundaries/hue_wards_2025_subset5_cdri.geojson",
-            "code_field": "maXa_BNV", "from_generation": "2019"}
+def spec(settings: Settings) -> Mapping[str, object]:
+    derive = read_manifest(settings.boundaries_dir / "2025.toml").derive
+    assert derive is not None
+    return derive
 
 
 @pytest.fixture(scope="module")
@@ -226,8 +226,8 @@ def test_loaded_generation(hue_db: HueDB) -> None:
             .where(admin_unit.c.generation_id == generation.id)
             .group_by(admin_unit.c.level, city.c.code, admin_unit.c.approximate)
         ).all()
-    assert sorted(rows, key=str) == sorted([("province", None, False, 1),
-                                            ("commune", "46", False, 40)], key=str)
+    assert sorted(rows, key=str) == sorted([("province", None, False, 1), ("commune", "46", False, 5),
+                                            ("commune", "46", True, 35)], key=str)
 
 
 def test_crosswalk_2019_2025(conn: Connection, hue_db: HueDB) -> None:
@@ -240,10 +240,9 @@ def test_crosswalk_2019_2025(conn: Connection, hue_db: HueDB) -> None:
         for row in rows:
             sums[row.from_code] += row.area_share
         assert all(total == pytest.approx(1.0, abs=1e-6) for total in sums.values())
-    # On the official polygons (another survey than GADM's 2019 communes), 62 of the 152 lie
-    # at least 99% in one ward; the others straddle a ward boundary by more than 1%.
+    # Most 2019 communes lie whole inside one 2025 ward.
     whole = {row.from_code for row in forward if row.population_method == "whole"}
-    assert len(whole) >= 55
+    assert len(whole) > 100
     population = dict(conn.execute(
         select(admin_unit.c.code, admin_unit.c.population)
         .where(admin_unit.c.generation_id == by_code(conn, "2019").id,

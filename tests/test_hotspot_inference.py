@@ -21,7 +21,6 @@ from gis_service.analysis import hierarchy, residents
 from gis_service.analysis.statistics import (
     emerging_inference,
     inference,
-    power,
     scale,
     validation,
 )
@@ -43,7 +42,7 @@ def disk(rings: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("module", [inference, scale, validation, emerging_inference,
-                                    hierarchy, residents, power])
+                                    hierarchy, residents])
 def test_docstring_examples(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
 
@@ -178,8 +177,8 @@ def test_moran_z_is_esda_s() -> None:
     assert scale.moran_z(values, weights) == pytest.approx(esda.z_norm, rel=1e-9)
 
 
-# -- esda's EmergingHotSpot rules (pysal/esda PR #421, commit baf56d3: never on esda's main nor
-# PyPI, and since dropped from the PR, see below), re-implemented, for one cube ---------------
+# -- esda's EmergingHotSpot rules (pysal/esda, commit baf56d3 of its EmergingHotSpot PR: not on
+# main or PyPI), re-implemented from their published description, for one cube -----------------
 
 ESDA_PATTERNS = ("new", "intensifying", "persistent", "diminishing", "oscillating", "sporadic",
                  "consecutive", "historical", "not_significant")
@@ -243,60 +242,6 @@ def test_emerging_categories_agree_with_esda_rules_where_the_definitions_meet() 
                                                       "consecutive"}
 
 
-# -- esda's EmergingHotSpot as it now stands. esda's main (11450be, 2026-06-23) has no
-# EmergingHotSpot; its PR #421, at its latest head 99c2bd0 ("Reduce scope to statistical
-# primitives only"), dropped the classification above (baf56d3) on the maintainers' advice and
-# keeps: Gi* per period (G_Local, transform "B", star), the Mann-Kendall test of each cell's
-# series of z-scores, and a trend direction at ``alpha``. Re-implemented from esda/emerging.py
-# at 99c2bd0, loop for loop, to check our vectorised trend against it ------------------------
-
-
-def esda_mann_kendall(series: np.ndarray) -> tuple[float, float]:
-    """esda PR #421 (99c2bd0) ``_mann_kendall``: S by pairs, the tie-corrected variance,
-    the continuity correction, a two-sided normal p; fewer than 3 values give NaN."""
-    n = len(series)
-    if n < 3:
-        return np.nan, np.nan
-    s = sum(np.sign(series[j] - series[i]) for i in range(n - 1) for j in range(i + 1, n))
-    _, tp = np.unique(series, return_counts=True)
-    var_s = (n * (n - 1) * (2 * n + 5) - np.sum(tp * (tp - 1) * (2 * tp + 5))) / 18
-    z = (s - 1) / np.sqrt(var_s) if s > 0 else (s + 1) / np.sqrt(var_s) if s < 0 else 0.0
-    return float(z), float(2 * (1 - stats.norm.cdf(abs(z))))
-
-
-def test_emerging_trend_is_esda_pr_head_s() -> None:
-    """The cube of the test above: per period, our Gi* z is esda's ``G_Local(...).Zs`` (what
-    EmergingHotSpot._compute_gi_star stores), and each cell's Mann-Kendall z, p and trend
-    direction at alpha 0.05 (EmergingHotSpot's default) are those of esda's rules on esda's
-    z-scores (both rounded to 9 decimals: z-scores equal in exact arithmetic must tie)."""
-    cells = disk(9)
-    rng = np.random.default_rng(11)
-    periods = 14
-    cube = rng.poisson(1.0, (len(cells), periods))
-    cube[np.isin(cells, h3n.grid_disk(CENTRE, 1).astype(np.int64))] += 12
-    cube[np.isin(cells, h3n.grid_disk(int(cells[200]), 1).astype(np.int64)), -1] += 25
-    rising = np.isin(cells, h3n.grid_disk(int(cells[150]), 1).astype(np.int64))
-    cube[rising] += np.arange(periods)  # a cluster that grows, for a significant trend
-    weights = ring_weights(cells, 1)
-    result, _, _ = emerging_tested(cube, np.ones(len(cells)), weights, measure="count",
-                                   inference="exact")
-    w = W(weights.neighbours(), silence_warnings=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        esda_z = np.column_stack([G_Local(cube[:, t].astype(float), w, transform="B",
-                                          star=True, permutations=0).Zs
-                                  for t in range(periods)])
-    np.testing.assert_allclose(result.z, esda_z, atol=1e-9)
-    theirs = np.array([esda_mann_kendall(np.round(row, 9)) for row in esda_z])
-    np.testing.assert_allclose(result.trend.z, theirs[:, 0], atol=1e-12)
-    np.testing.assert_allclose(result.trend.p, theirs[:, 1], atol=1e-12)
-    alpha = 0.05
-    direction = np.where(theirs[:, 1] < alpha, np.sign(theirs[:, 0]), 0)
-    ours = np.where(result.trend.p < alpha, np.sign(result.trend.s), 0)
-    assert (ours == direction).all()
-    assert (direction[rising] == 1).any()  # the test can fail: a trend is there to be found
-
-
 def test_validation_setup_of_a_drawn_city_meets_the_targets() -> None:
     """A drawn city (a dense centre, a sparse rim) as a fast stand-in for Huế's map (the
     database test uses the real one): nulls within the FDR level, planted 3x clusters found."""
@@ -317,32 +262,3 @@ def test_weights_of_no_cells_make_an_empty_test() -> None:
     assert isinstance(empty, CellWeights)
     result = local_test(np.empty(0), np.empty(0), empty, measure="count", inference="exact")
     assert len(result.cls) == 0
-
-
-def test_predicted_recall_tracks_the_measured_one() -> None:
-    """The power the answer states (statistics.power) against planted 3x clusters of 2 rings
-    on a drawn city: close where reports are plenty and scarce alike, higher with more
-    reports and wider rings, and never promising power the test lacks by much."""
-    cells = disk(22)
-    distance = np.array([h3n.grid_distance(CENTRE, int(c)) for c in cells], dtype=float)
-    background = 50.0 * np.exp(-distance / 6) + 1
-    plan = validation.Plan(1, 0, 2, 3.0)
-    for total, k in ((2_000, 1), (8_000, 1), (8_000, 2)):
-        setup = validation.Setup(cells, ring_weights(cells, k), background)
-        measured = validation.power_study(setup, total, range(12), plan)
-        # The answer's prediction uses the dispersion its test read: the same here.
-        phi = np.mean([dispersion(m.counts.astype(float),
-                                  inference.expected_counts(m.counts.astype(float), background),
-                                  setup.weights)
-                       for m in (validation.planted_map(cells, background, total,
-                                                        np.random.default_rng(seed), plan)
-                                 for seed in range(12))])
-        predicted = power.predicted_recall(cells, background, setup.weights, total, radius=2,
-                                           phi=float(phi))
-        assert measured.hot_recall is not None
-        assert abs(predicted.recall - measured.hot_recall) < 0.15, (total, k, predicted,
-                                                                   measured.hot_recall)
-    few = power.predicted_recall(cells, background, ring_weights(cells, 1), 2_000, radius=2)
-    many = power.predicted_recall(cells, background, ring_weights(cells, 1), 8_000, radius=2)
-    wide = power.predicted_recall(cells, background, ring_weights(cells, 2), 2_000, radius=2)
-    assert few.recall < many.recall and few.recall < wide.recall

@@ -158,10 +158,6 @@ def test_hotspots_endpoint_geojson(client: FlaskClient, db: Connection) -> None:
     assert sum(f["properties"]["count"] for f in body["features"]) == frame["count"].sum()
     assert body["parameters"]["categories"] == ["roads", "sanitation"]
     assert body["parameters"]["inference"] == "exact" and body["parameters"]["measure"] == "excess"
-    power = body["parameters"]["power"]
-    assert power == {**frame.attrs["power"]} and 0 <= power["predicted_recall"] <= 1
-    assert power["cluster_rings"] == 1 and power["strength"] == 3.0 and power["target"] == 0.8
-    assert power["enough"] == (power["predicted_recall"] >= 0.8)
 
 
 def test_hotspots_endpoint_csv(client: FlaskClient) -> None:
@@ -180,25 +176,6 @@ def test_emerging_endpoint(client: FlaskClient) -> None:
     properties = body["features"][0]["properties"]
     assert {"id", "count", "class", "trend_tau", "trend_p", "z", "p", "p_fdr"} <= set(properties)
     assert {f["properties"]["class"] for f in body["features"]} <= set(CATEGORIES)
-    # Each month holds a twelfth or so of the reports: the power is per period, and lower.
-    power = body["parameters"]["power"]
-    whole = client.get("/v1/hotspots?res=7&k=1").get_json(force=True)["parameters"]["power"]
-    assert power["predicted_recall"] < whole["predicted_recall"]
-
-
-def test_an_unasked_scale_says_what_it_could_find(db: Connection) -> None:
-    """The data-chosen scale never keeps a resolution that lacks power while a coarser one
-    has it, and says which it tried; a thin window (one month) goes coarser than the whole."""
-    whole = hotspots(db)
-    tried = whole.attrs["scale_figures"]["predicted_recall_by_resolution"]
-    chosen = tried[str(whole.attrs["resolution"])]
-    assert chosen["k"] == whole.attrs["k"]
-    finer = [r for r in tried if int(r) > whole.attrs["resolution"]]
-    assert all(tried[r]["predicted_recall"] < 0.8 for r in finer)
-    assert bool(finer) == ("would find" in whole.attrs["chosen_by"])
-    thin = hotspots(db, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 8))
-    assert thin.attrs["resolution"] <= whole.attrs["resolution"]
-    assert thin.attrs["power"]["predicted_recall"] < whole.attrs["power"]["predicted_recall"]
 
 
 @pytest.mark.parametrize(("query", "field"), [

@@ -5,7 +5,6 @@ dates the Vietnamese way in Huế's time zone."""
 
 from __future__ import annotations
 
-import ast
 import configparser
 import datetime as dt
 import shutil
@@ -20,7 +19,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from gis_service import errors
 from gis_service.config import Settings
 from gis_service.web import create_app
 from gis_service.web.i18n import (
@@ -31,11 +29,10 @@ from gis_service.web.i18n import (
     page_number,
     page_percent,
 )
-from gis_service.web.problem_details import TEMPLATES, template_of
 from tests.conftest import problem
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
 VI_PO = TRANSLATIONS / "vi" / "LC_MESSAGES" / "messages.po"
 
 
@@ -67,67 +64,6 @@ def test_every_message_has_a_vietnamese_translation() -> None:
                      or not getattr(vietnamese[m], "string", "")
                      or getattr(vietnamese[m], "fuzzy", False))
     assert not missing, f"no Vietnamese for: {missing} (pybabel update, then translate)"
-
-
-# -- problem details: every detail the service can send has its catalogue template ----------
-
-#: Errors no HTTP answer carries: the CLI's loaders (DataError) and the delivery worker's log.
-NOT_SENT = {"DataError", "DeliveryFailed"}
-#: Packages only the CLI reaches (the synthetic history's generator).
-CLI_ONLY = ("cli", "synthetic")
-GIS_ERRORS = {cls.__name__ for cls in vars(errors).values()
-              if isinstance(cls, type) and issubclass(cls, errors.GisError)} - NOT_SENT
-
-
-def _sample(node: ast.expr) -> str | None:
-    """The text an f-string detail gives with every value replaced by ``x`` (None: not text)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        parts = [_sample(value) if isinstance(value, ast.Constant) else "x"
-                 for value in node.values]
-        return None if None in parts else "".join(p or "" for p in parts)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _sample(node.left), _sample(node.right)
-        return None if left is None else left + (right if right is not None else "x")
-    return None  # a variable (an error's own detail, passed on): checked where it was written
-
-
-def _raised_details() -> list[tuple[str, str]]:
-    found = []
-    for path in sorted((ROOT / "gis_service").rglob("*.py")):
-        if path.relative_to(ROOT / "gis_service").parts[0] in CLI_ONLY:
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in GIS_ERRORS and node.args):
-                sample = _sample(node.args[0])
-                if sample is not None:
-                    found.append((f"{path.relative_to(ROOT)}:{node.lineno}", sample))
-    return found
-
-
-def test_every_problem_detail_has_a_translated_template() -> None:
-    details = _raised_details()
-    assert len(details) > 150  # the scan sees the raise sites (a broken scan finds none)
-    untemplated = [(where, text) for where, text in details if template_of(text) is None]
-    assert not untemplated, ("add a template to web/problem_details.py and its Vietnamese to "
-                             f"the catalogue: {untemplated}")
-    vietnamese = _catalogue(VI_PO)
-    assert all(getattr(vietnamese.get(t), "string", "") for t in TEMPLATES)
-
-
-@pytest.mark.parametrize(("detail", "template"), [
-    ("lat=95.0 is outside -90..90; lat and lon look swapped",
-     "%(field)s=%(value)s is outside -90..90; %(lat)s and %(lon)s look swapped"),
-    ("report P-1 is new: it cannot become closed (from new: no moves)",
-     "report %(id)s is %(status)s: it cannot become %(target)s (from %(from_status)s: no moves)"),
-    ("no report 'P-1' to be the original", "no report %(id)s to be the original"),
-    ("a detail nobody wrote", None),
-])
-def test_the_most_specific_template_wins(detail: str, template: str | None) -> None:
-    found = template_of(detail)
-    assert (found[0] if found else None) == template
 
 
 def test_the_catalogues_are_consistent() -> None:

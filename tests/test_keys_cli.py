@@ -51,5 +51,5 @@ def test_a_role_refusal_reads_as_english(reports_db: ReportsDB) -> None:
     from gis_service.auth import Principal, require_role  # noqa: PLC0415
     from gis_service.errors import Forbidden  # noqa: PLC0415
 
-    with pytest.raises(Forbidden, match="needs a key with role agency"):
+    with pytest.raises(Forbidden, match="needs an agency key"):
         require_role(Principal(1, "x", "client", None, 60), "agency")

@@ -163,8 +163,7 @@ def _merge_builder(conn: Connection, spec: Mapping[str, object], data_root: Path
     feature = UnitFeature(0, "M", "Tỉnh Gộp", "Tỉnh", shapely.MultiPolygon([merged]),
                           approximate=True)
     layers = [("province", Provenance("merged", "CC0"), [feature])]
-    return types.SimpleNamespace(layers=layers, report={"communes_merged": len(geometries)},
-                                 validate=True)
+    return types.SimpleNamespace(layers=layers, report={"communes_merged": len(geometries)})
 
 
 @pytest.fixture

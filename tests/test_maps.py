@@ -289,11 +289,33 @@ def test_coverage_page_names_the_method_and_the_flag_model() -> None:
         assert f"significant under-reporting (model: {label})" in page
 
 
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/maps/hotspots", {"res": "6"}, "res"),
+    ("/maps/hotspots", {"k": "9"}, "k"),
+    ("/maps/hotspots", {"resolution": "9"}, "resolution"),
+    ("/maps/hotspots", {"measure": "rate"}, "measure"),
+    ("/maps/hotspots", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
+    ("/maps/hotspots", {"from": "yesterday"}, "from"),
+    ("/maps/hotspots", {"category": "no_such_category"}, "category"),
+    # The page's own form sends empty fields: they are absent, not invalid.
+    ("/maps/hotspots", {"res": "11", "k": "", "category": "", "from": "", "to": ""}, "res"),
+    ("/maps/coverage", {"from": "2026-01-01", "to": "2025-01-01"}, "from"),
+    ("/maps/coverage", {"attribution": "guess"}, "attribution"),
+    ("/maps/coverage", {"model": "guess"}, "model"),
+    ("/maps/boundaries", {"generation": "x" * 40}, "generation"),
+])
+def test_bad_parameters_are_400_problems(client: FlaskClient, path: str,
+                                         query: dict[str, str], field: str) -> None:
+    response = client.get(path, query_string=query)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["field"] == field
+
+
 def test_the_page_policy_allows_only_the_app_and_the_tile_server() -> None:
     from gis_service.web.maps import page_policy  # noqa: PLC0415  # the app module, only here
 
     assert "img-src 'self' data:;" in page_policy("")
     policy = page_policy(TILES)
     assert "img-src 'self' data: https://tiles.example.org;" in policy
-    # The tiled pages run no inline script (their data is a JSON block, never executed).
-    assert "script-src 'self';" in policy and "default-src 'self'" in policy
+    assert "script-src 'self' 'unsafe-inline';" in policy and "default-src 'self'" in policy

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -191,7 +191,6 @@ def crawl_reports(crawl: Crawl, dataset: Dataset, *, every: int = 1,
                for public_id in dataset.sample_ids]
     for public_id in dataset.sample_ids:
         crawl.get("/v1/reports/{public_id}/events", f"/v1/reports/{public_id}/events")
-        crawl.get("/v1/reports/{public_id}/duplicates", f"/v1/reports/{public_id}/duplicates")
     for fmt in ("csv", "geojson") if exports else ():
         crawl.get("/v1/reports", "/v1/reports", format=fmt)
     return listed
@@ -209,7 +208,7 @@ def crawl_analyses(crawl: Crawl, **emerging: Any) -> None:
     for output in ("json", "csv"):
         crawl.get("/v1/scorecards", "/v1/scorecards", by="agency", format=output)
     crawl.get("/v1/scorecards", "/v1/scorecards", by="commune", format="geojson")
-    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"):
+    for page in ("/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"):
         crawl.get(page, page)
 
 
@@ -219,21 +218,6 @@ def crawl_geocoding(crawl: Crawl, dataset: Dataset) -> None:
         for output in ("json", "geojson"):
             crawl.get("/v1/reverse", "/v1/reverse", lat=lat, lon=lon, format=output)
     crawl.get("/v1/geocode", "/v1/geocode", q="Phường Vỹ Dạ, Thành phố Huế")
-
-
-def crawl_ogc(crawl: Crawl, dataset: Dataset) -> None:
-    """The OGC API's public reports: every page of the collection (JSON and HTML) and the
-    sampled features one by one."""
-    items = "/ogc/collections/{collectionId}/items"
-    url: str | None = "/ogc/collections/reports/items?limit=10000"
-    while url:
-        parts = urlsplit(url)
-        body = crawl.get(items, parts.path, **dict(parse_qsl(parts.query))).get_json()
-        url = next((link["href"].removeprefix("http://localhost") for link in body["links"]
-                    if link["rel"] == "next"), None)
-    crawl.get(items, "/ogc/collections/reports/items", f="html", limit=1000)
-    for public_id in dataset.sample_ids:
-        crawl.get(items + "/{featureId}", f"/ogc/collections/reports/items/{public_id}")
 
 
 def crawl_open311(crawl: Crawl, dataset: Dataset) -> list[dict[str, Any]]:
@@ -315,7 +299,7 @@ def test_no_public_output_carries_a_contact(app: Flask, dataset: Dataset) -> Non
         crawl_geocoding(crawl, dataset)
         requests = crawl_open311(crawl, dataset)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
-            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"}
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"}
     assert len({r["id"] for r in reports}) >= dataset.all_reports // 3
     assert all("reporter" not in r for r in reports)
     assert leaked(crawl, allowed=set()) == {}
@@ -476,11 +460,8 @@ def test_no_public_output_carries_pii_from_free_text(text_app: Flask, text_datas
         crawl_analyses(crawl, res=7, period="week", **{"from": twelve_weeks})
         crawl_geocoding(crawl, dataset)
         crawl_open311(crawl, dataset)
-        ogc = Crawl(client, {})
-        crawl_ogc(ogc, dataset)
-        crawl.bodies.extend(ogc.bodies)
         assert crawl.operations == get_operations(client) - KEY_ONLY | {
-            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards", "/console"}
+            "/maps", "/maps/hotspots", "/maps/coverage", "/maps/boundaries", "/scorecards"}
         for url, body in crawl.bodies:
             leaks = pii_in(body, text_dataset.needles)
             if leaks:

@@ -323,8 +323,8 @@ def test_snap_select_runs_over_any_table_of_points(conn: Connection) -> None:
     staged = table("staged", column("idx"), column("lon"), column("lat"))
     rows = conn.execute(snap_select(staged, generation_id, 2000.0).order_by(text("idx"))).all()
     assert [tuple(r) for r in rows] == [
-        (7, grid.ids["c11"], grid.ids["D"], grid.ids["P"], "inside", 0.0, None, None),
-        (9, None, None, None, "outside", None, None, None),
+        (7, grid.ids["c11"], grid.ids["D"], grid.ids["P"], "inside", 0.0),
+        (9, None, None, None, "outside", None),
     ]
 
 

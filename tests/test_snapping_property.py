@@ -9,7 +9,7 @@ skipped with assume(); everywhere else the commune, the match and the distance m
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,19 +18,16 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, select
 
 from gis_service.coords import LonLat
-from gis_service.db.schema import admin_unit, generation, surrounding_area
+from gis_service.db.schema import admin_unit, generation
 from gis_service.spatial import single
 from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.single import snap_point
 from tests.conftest import HueDB
 
 GENERATION = "2019"
-HOME = "46"
-#: The reference wards and surroundings read for the oracle: Huế and its neighbours.
-AROUND_HUE = (106.7, 15.6, 108.7, 17.3)
 TOLERANCE_M = 2000.0
 MARGIN_M = 5.0  # closer than this to a boundary, the tolerance or a tie: no verdict
 UTM_48N = "EPSG:32648"
@@ -38,42 +35,6 @@ UTM_48N = "EPSG:32648"
 pytestmark = pytest.mark.realdata
 
 Answer = tuple[str, str | None, float | None]  # match, commune code, distance in metres
-
-
-@dataclass(frozen=True)
-class Context:
-    """The reference boundaries around Huế in memory: wards by province, and surroundings."""
-
-    provinces: list[str]  # each unit's province code
-    wards: np.ndarray  # UTM 48N: the wards, then the provinces (as the SQL, wards first)
-    is_ward: np.ndarray
-    tree: shapely.STRtree
-    kinds: list[str]  # each surrounding piece's kind
-    around: np.ndarray  # UTM 48N
-    around_tree: shapely.STRtree
-
-    def verdict(self, point: shapely.Point, tolerance_m: float) -> str | None:
-        """"home", "elsewhere" or "barred" (see gis_service.spatial.service_area); None where a
-        few metres could change it."""
-        near = self.tree.query(point, predicate="dwithin", distance=tolerance_m + MARGIN_M)
-        if (shapely.distance(shapely.boundary(self.wards[near]), point) < MARGIN_M).any():
-            return None
-        covering = sorted((not self.is_ward[i], i) for i in near if self.wards[i].covers(point))
-        if covering:
-            return "home" if self.provinces[covering[0][1]] == HOME else "elsewhere"
-        kinds = {self.kinds[i] for i in self.around_tree.query(point, predicate="covered_by")}
-        if "foreign_land" in kinds:
-            return "barred"
-        distances = shapely.distance(self.wards[near], point)
-        # Past the window nothing is known (no kinds): the nearest rule, as on Huế's water.
-        if not kinds or not len(near) or distances.min() > tolerance_m:
-            return "home"
-        order = np.argsort(distances)
-        if abs(distances[order[0]] - tolerance_m) < MARGIN_M or any(
-                distances[i] - distances[order[0]] < MARGIN_M
-                and self.provinces[near[i]] != self.provinces[near[order[0]]] for i in order[1:]):
-            return None
-        return "home" if self.provinces[near[order[0]]] == HOME else "elsewhere"
 
 
 @dataclass(frozen=True)
@@ -86,7 +47,6 @@ class Oracle:
     tree: shapely.STRtree
     metric_tree: shapely.STRtree
     to_metric: Transformer
-    context: Context
 
     def answer(self, lon: float, lat: float, tolerance_m: float = TOLERANCE_M) -> Answer | None:
         """The expected answer, or None where a few metres could change it."""
@@ -99,13 +59,6 @@ class Oracle:
         covering = self.tree.query(shapely.Point(lon, lat), predicate="covered_by")
         if len(covering):
             return self._deepest(covering, point)
-        verdict = self.context.verdict(point, tolerance_m)
-        if verdict is None:
-            return None
-        if verdict == "elsewhere":
-            return "outside_service_area", None, None
-        if verdict == "barred":
-            return "outside", None, None
         return self._nearest(near, distances, tolerance_m)
 
     def _deepest(self, covering: np.ndarray, point: shapely.Point) -> Answer | None:
@@ -142,36 +95,10 @@ def oracle(hue_db: HueDB) -> Oracle:
     codes = [code for code, _ in rows]
     polygons = shapely.from_wkb([bytes(wkb) for _, wkb in rows])
     to_metric = Transformer.from_crs("EPSG:4326", UTM_48N, always_xy=True)
-
-    def metric(shapes: np.ndarray) -> np.ndarray:
-        return shapely.transform(shapes, lambda xy: np.column_stack(
-            to_metric.transform(xy[:, 0], xy[:, 1])))
-
-    with hue_db.engine.connect() as connection:
-        context = _context(connection, metric)
-    projected = metric(polygons)
-    return Oracle(codes, polygons, projected, shapely.STRtree(polygons),
-                  shapely.STRtree(projected), to_metric, context)
-
-
-def _context(connection: Connection, metric: Callable[[np.ndarray], np.ndarray]) -> Context:
-    box = func.ST_MakeEnvelope(*AROUND_HUE, 4326)
-    province = admin_unit.alias("province")
-    code = case((admin_unit.c.level == "province", admin_unit.c.code), else_=province.c.code)
-    wards = connection.execute(
-        select(code, admin_unit.c.geom.ST_AsBinary(), admin_unit.c.level == "commune")
-        .outerjoin(province, province.c.id == admin_unit.c.parent_id)
-        .join(generation, generation.c.id == admin_unit.c.generation_id)
-        .where(generation.c.kind == "reference", admin_unit.c.geom.op("&&")(box))
-        .order_by(admin_unit.c.level)).all()
-    around = connection.execute(
-        select(surrounding_area.c.kind, surrounding_area.c.geom.ST_AsBinary())).all()
-    assert wards and around, "the reference boundaries are loaded"
-    ward_shapes = metric(shapely.from_wkb([bytes(wkb) for _, wkb, _w in wards]))
-    around_shapes = metric(shapely.from_wkb([bytes(wkb) for _, wkb in around]))
-    return Context([code for code, _, _w in wards], ward_shapes,
-                   np.array([is_ward for _c, _g, is_ward in wards]), shapely.STRtree(ward_shapes),
-                   [kind for kind, _ in around], around_shapes, shapely.STRtree(around_shapes))
+    metric = shapely.transform(polygons, lambda xy: np.column_stack(
+        to_metric.transform(xy[:, 0], xy[:, 1])))
+    return Oracle(codes, polygons, metric, shapely.STRtree(polygons), shapely.STRtree(metric),
+                  to_metric)
 
 
 @pytest.fixture(scope="module")
@@ -229,8 +156,7 @@ def test_snap_points_agrees_with_shapely(oracle: Oracle, hue_conn: Connection,
 
 def test_a_thousand_points_cover_every_kind_of_answer(oracle: Oracle, hue_conn: Connection
                                                       ) -> None:
-    """A fixed sample, so every run sees inside, nearest, outside and outside_service_area
-    answers."""
+    """A fixed sample, so every run sees inside, nearest and outside answers."""
     rng = np.random.default_rng(20190401)
     lon, lat = rng.uniform(107.0, 108.4, 1000), rng.uniform(15.95, 17.0, 1000)
     snaps = snap_points(hue_conn, [LonLat(x, y) for x, y in zip(lon, lat, strict=True)],
@@ -244,10 +170,7 @@ def test_a_thousand_points_cover_every_kind_of_answer(oracle: Oracle, hue_conn: 
         code = snap.commune.code if snap.commune else None
         assert _matches(expected, snap.match, code, snap.distance_m), ((x, y), expected, snap)
         verdicts[snap.match] += 1
-    # "nearest" is rare now (14 of 1,000): near the land borders the reference boundaries say
-    # outside_service_area or outside; only the sea and the gaps of the 2019 file are left.
-    assert min(verdicts["inside"], verdicts["outside"], verdicts["outside_service_area"]) >= 20
-    assert verdicts["nearest"] >= 10, verdicts
+    assert min(verdicts["inside"], verdicts["nearest"], verdicts["outside"]) >= 20, verdicts
     assert verdicts["skipped"] < 50, verdicts
 
 

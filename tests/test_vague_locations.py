@@ -328,38 +328,3 @@ def test_a_point_with_an_address_the_geocoder_refuses_is_still_stored(
     response = post(client, reports_db, address="Kiệt " * 200, **VY_DA)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["report"]["location"]["conflict"] is False
-
-
-# --- typed coordinates in batch items, and the library's geocoder ---------------------------
-
-
-@pytest.mark.realdata
-def test_batch_q_items_read_typed_coordinates_as_single_geocoding_does(
-        client: FlaskClient) -> None:
-    items = [{"id": 1, "q": "16.4779, 107.611"}, {"id": 2, "q": "16°28'40\"N 107°36'40\"E"},
-             {"id": 3, "q": "16.0544, 108.2022"},  # Đà Nẵng: not the service's to state
-             {"id": 4, "q": "Phường Vỹ Dạ, Thành phố Huế"}, {"id": 5, "lat": 16.4779, "lon": 107.611}]
-    results = client.post("/v1/geocode/batch", json={"items": items}).get_json()["results"]
-    for typed in items[:3]:
-        single = client.get("/v1/geocode", query_string={"q": typed["q"]}).get_json()["results"]
-        answered = results[typed["id"] - 1]
-        assert (answered["kind"], answered["results"]) == ("forward", single), typed
-    assert results[0]["results"][0]["precision"] == "point"
-    assert results[0]["results"][0]["unit"]["code"] == "19777"
-    assert results[2]["results"] == []
-    assert results[3]["results"][0]["unit"]["code"] == "19777"
-    assert results[4]["kind"] == "reverse"
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize("address", [STREET_ONLY, "12 Kim Long, Huế", "Kiệt 7 Chi Lăng, TP Huế"])
-def test_the_library_geocoder_reads_streets_as_the_http_api_does(
-        client: FlaskClient, reports_db: ReportsDB, address: str) -> None:
-    from gis_service import api  # noqa: PLC0415 (the library surface, as a notebook imports it)
-
-    with reports_db.engine.connect() as conn:
-        library = api.geocode(conn, address)
-    http = client.get("/v1/geocode", query_string={"q": address}).get_json()["results"]
-    assert [(r.precision, r.unit.code, r.street_name) for r in library] == [
-        (r["precision"], r["unit"]["code"], r.get("street_name")) for r in http]
-    assert library[0].precision == "district" and library[0].street_name

@@ -13,8 +13,7 @@
   look hot and hide the cold ones. A time window or a channel does not shrink the area: the
   window's reports could have come from anywhere the selection ever occurs.
 - **Scale**: resolution and rings as given, else chosen by :mod:`.statistics.scale` (at most
-  resolution 9 unasked), stepping to a coarser resolution while the finer one lacks the power
-  to find a 3x cluster ~1 km across (:mod:`.statistics.power`).
+  resolution 9 unasked).
 """
 
 from __future__ import annotations
@@ -32,15 +31,10 @@ from gis_service.analysis.hierarchy import parents
 from gis_service.analysis.residents import resident_raster, residents_per_cell
 from gis_service.analysis.selection import ANALYSIS_RESOLUTIONS, ReportSelection
 from gis_service.analysis.sql import hotspots as sql
-from gis_service.analysis.statistics import power, scale
-from gis_service.analysis.statistics.inference import (
-    DEFAULT_MIN_COUNT,
-    dispersion,
-    expected_counts,
-    pearson_residuals,
-)
+from gis_service.analysis.statistics import scale
+from gis_service.analysis.statistics.inference import expected_counts, pearson_residuals
 from gis_service.analysis.statistics.validation import Setup
-from gis_service.analysis.statistics.weights import CellWeights, WeightScheme
+from gis_service.analysis.statistics.weights import WeightScheme
 from gis_service.errors import InvalidInput, NotFound
 
 Measure = Literal["excess", "count"]
@@ -113,10 +107,7 @@ def _counts_at(conn: Connection, selection: ReportSelection) -> dict[int, npt.ND
 def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measure,
                  resolution: int | None, k: int | None, scheme: WeightScheme,
                  max_resolution: int = max(ANALYSIS_RESOLUTIONS)) -> Scale:
-    """The resolution and rings: as given, else from the data (module docstring). An unasked
-    resolution too fine to find a 3x cluster ~1 km across (predicted recall under
-    :data:`~.statistics.power.TARGET_RECALL`, :mod:`.statistics.power`) gives way to the next
-    coarser one, and ``chosen_by`` says so."""
+    """The resolution and rings: as given, else from the data (module docstring)."""
     figures: dict[str, object] = {}
     chosen: list[str] = []
     if resolution is None:
@@ -124,81 +115,16 @@ def choose_scale(conn: Connection, selection: ReportSelection, *, measure: Measu
         occupied = {r: c for r, c in _counts_at(conn, selection).items() if r <= finest}
         figures["mean_count_per_occupied_cell"] = {
             str(r): round(scale.mean_occupied_count(c), 3) for r, c in occupied.items()}
-        dense = scale.choose_resolution(occupied)
+        resolution = scale.choose_resolution(occupied)
         chosen.append(f"resolution: the finest whose occupied cells hold at least "
                       f"{scale.MIN_MEAN_COUNT:g} reports on average")
-        resolution, k = _powered_scale(conn, selection, measure=measure, scheme=scheme,
-                                       dense=dense, k=k, figures=figures, chosen=chosen)
-    elif k is None:
-        k, figures["moran_z_by_k"] = _moran_k(conn, selection, measure, resolution, scheme)
+    if k is None:
+        z_by_k = _moran_by_k(conn, selection, measure, resolution, scheme)
+        figures["moran_z_by_k"] = {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
+        k = scale.choose_k(z_by_k)
         chosen.append("k: the rings where Moran's I z of the analysed values peaks")
     return Scale(resolution=resolution, k=k, chosen_by="; ".join(chosen) or "given",
                  figures=figures)
-
-
-def _moran_k(conn: Connection, selection: ReportSelection, measure: Measure, resolution: int,
-             scheme: WeightScheme) -> tuple[int, dict[str, float]]:
-    """The rings where Moran's I z peaks, and the z by rings."""
-    z_by_k = _moran_by_k(conn, selection, measure, resolution, scheme)
-    return scale.choose_k(z_by_k), {str(ring): round(z, 3) for ring, z in enumerate(z_by_k, 1)}
-
-
-def _powered_scale(conn: Connection, selection: ReportSelection, *, measure: Measure,
-                   scheme: WeightScheme, dense: int, k: int | None,
-                   figures: dict[str, object], chosen: list[str]) -> tuple[int, int]:
-    """From ``dense`` down to the coarsest analysis resolution: the first whose predicted
-    recall reaches the target (else the best), with its own rings."""
-    tried: dict[str, dict[str, object]] = {}
-    best: tuple[float, int, int] | None = None
-    for resolution in range(dense, min(ANALYSIS_RESOLUTIONS) - 1, -1):
-        tried_here: dict[str, object] = {}
-        rings = k
-        if rings is None:
-            rings, tried_here["moran_z_by_k"] = _moran_k(conn, selection, measure, resolution,
-                                                         scheme)
-        recall = scale_power(conn, selection, measure=measure, resolution=resolution, k=rings,
-                             scheme=scheme).recall
-        tried[str(resolution)] = {"k": rings, "predicted_recall": round(recall, 3), **tried_here}
-        if best is None or recall > best[0]:
-            best = (recall, resolution, rings)
-        if recall >= power.TARGET_RECALL:
-            best = (recall, resolution, rings)
-            break
-    assert best is not None  # the loop runs at least once: dense is an analysis resolution
-    figures["predicted_recall_by_resolution"] = tried
-    if "moran_z_by_k" in tried[str(best[1])]:
-        figures["moran_z_by_k"] = tried[str(best[1])]["moran_z_by_k"]
-    if k is None:
-        chosen.append("k: the rings where Moran's I z of the analysed values peaks")
-    if best[1] != dense:
-        first = tried[str(dense)]["predicted_recall"]
-        chosen.append(f"resolution {dense} would find {first:g} "
-                      f"of a 3x cluster ~1 km across (under {power.TARGET_RECALL:g}): "
-                      f"resolution {best[1]}")
-    if best[0] < power.TARGET_RECALL:
-        chosen.append(f"no resolution reaches a predicted recall of {power.TARGET_RECALL:g} "
-                      f"(best {best[0]:.2f}): clusters of this selection can be missed")
-    return best[1], best[2]
-
-
-def scale_power(conn: Connection, selection: ReportSelection, *, measure: Measure,
-                resolution: int, k: int, scheme: WeightScheme) -> power.Power:
-    """The predicted recall of a 3x ~1 km cluster at this scale (:mod:`.statistics.power`)."""
-    found = analysis_cells(conn, selection, resolution, measure)
-    weights = grid.weights(found.cells, k, scheme)
-    # The dispersion the test will read (duplicates cost power), as the answer's power has it.
-    x = np.where(found.background > 0, found.counts, 0).astype(np.float64)
-    phi = dispersion(x, expected_counts(x, found.background), weights)
-    return cells_power(found, weights, resolution, phi=phi)
-
-
-def cells_power(found: Cells, weights: CellWeights, resolution: int, *, phi: float = 1.0,
-                periods: int = 1, min_count: int = DEFAULT_MIN_COUNT) -> power.Power:
-    """:func:`.statistics.power.predicted_recall` of these cells' reports (per period)."""
-    tested = float(np.where(found.background > 0, found.counts, 0).sum()) / max(periods, 1)
-    return power.predicted_recall(found.cells, found.background, weights, tested,
-                                  radius=power.cluster_rings(resolution), phi=phi,
-                                  min_count=min_count)
 
 
 @dataclass(frozen=True)

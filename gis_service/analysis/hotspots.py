@@ -24,7 +24,6 @@ from gis_service.analysis.hotspot_model import (
     Measure,
     Scale,
     analysis_cells,
-    cells_power,
     check_measure,
     choose_scale,
 )
@@ -37,7 +36,6 @@ from gis_service.analysis.selection import (
     report_selection,
 )
 from gis_service.analysis.sql import hotspots as sql
-from gis_service.analysis.statistics import power
 from gis_service.analysis.statistics.emerging import DEFAULT_ALPHA
 from gis_service.analysis.statistics.emerging_inference import emerging_tested
 from gis_service.analysis.statistics.inference import (
@@ -190,17 +188,7 @@ def hotspots(
          "z": result.z, "p": result.p, "p_fdr": result.p_fdr, "tested": result.tested,
          "cls": result.cls},
         _attrs(request, found, inference=chosen, inference_reason=reason,
-               dispersion=round(result.dispersion, 4),
-               power=_power(found, matrix, request, result.dispersion)))
-
-
-def _power(found: Cells, weights: CellWeights, request: _Request, phi: float, periods: int = 1
-           ) -> dict[str, object]:
-    """What this map could find: the predicted recall of a 3x cluster ~1 km across."""
-    predicted = cells_power(found, weights, request.scale.resolution, phi=phi, periods=periods,
-                            min_count=request.method.min_count)
-    return {**predicted.figures(), "target": power.TARGET_RECALL,
-            "enough": predicted.recall >= power.TARGET_RECALL}
+               dispersion=round(result.dispersion, 4)))
 
 
 def _cell_expected(found: Cells) -> npt.NDArray[np.float64]:
@@ -305,5 +293,4 @@ def emerging_hotspots(
          "p": last_p, "p_fdr": result.p_fdr[:, -1]},
         _attrs(request, area, period=kind, periods=[str(day) for day in periods.tolist()],
                alpha=alpha, inference=chosen, inference_reason=reason,
-               dispersion=round(phi, 4),
-               power=_power(area, matrix, request, phi, periods=len(periods))))
+               dispersion=round(phi, 4)))

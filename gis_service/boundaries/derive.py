@@ -75,12 +75,6 @@ class DerivedGeneration:
 
     layers: list[Layer]
     report: dict[str, Any] = field(default_factory=dict)
-    #: False for reference boundaries: the loader skips the tiling validation (see
-    #: :mod:`gis_service.boundaries.reference`).
-    validate: bool = True
-    #: Called with the generation's code once its layers are loaded (same transaction); what it
-    #: returns joins the report.
-    after_load: Callable[[Connection, str], Mapping[str, object]] | None = None
 
 
 Builder = Callable[[Connection, Mapping[str, object], Path], DerivedGeneration]
@@ -501,27 +495,7 @@ def build_gazetteer_fallback(conn: Connection, spec: Mapping[str, object], data_
     raise DataError(f"the gazetteer fallback has no generation {code!r}", field="generation")
 
 
-def build_hue_2025_official(conn: Connection, spec: Mapping[str, object], data_root: Path
-                            ) -> DerivedGeneration:
-    """See :mod:`gis_service.boundaries.official_2025` (imported here, late: it uses this module)."""
-    from gis_service.boundaries.official_2025 import (  # noqa: PLC0415  # circular at import
-        build_hue_2025_official as build,
-    )
-
-    return build(conn, spec, data_root)
-
-
-def build_vn_reference(conn: Connection, spec: Mapping[str, object], data_root: Path
-                       ) -> DerivedGeneration:
-    """See :mod:`gis_service.boundaries.reference` (imported here, late: it uses this module)."""
-    from gis_service.boundaries.reference import build_vn_reference as build  # noqa: PLC0415
-
-    return build(conn, spec, data_root)
-
-
 BUILDERS: dict[str, Builder] = {
-    "hue_2025_official": build_hue_2025_official,
-    "vn_reference": build_vn_reference,
     "hue_2025": build_hue_2025,
     "gazetteer_fallback": build_gazetteer_fallback,
 }

@@ -3,10 +3,6 @@
 A ``draft`` generation can be loaded and checked but answers only when asked for by code;
 ``active`` is the one in force now (at most one); ``retired`` ones answer for dates in their
 validity period.
-
-A generation's ``kind`` is ``service`` (reports are filed under its units) or ``reference``
-(context: other provinces, the land border). A reference generation stays a draft for ever, so
-no date and no activation picks it, and :func:`resolve` refuses it by code too.
 """
 
 from __future__ import annotations
@@ -33,11 +29,6 @@ class Generation:
     valid_from: dt.date | None
     valid_to: dt.date | None
     status: str
-    kind: str = "service"
-
-    @property
-    def is_reference(self) -> bool:
-        return self.kind == "reference"
 
     def is_valid_on(self, day: dt.date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -52,7 +43,6 @@ _COLUMNS = (
     generation.c.valid_from,
     generation.c.valid_to,
     generation.c.status,
-    generation.c.kind,
 )
 
 
@@ -63,19 +53,16 @@ def ensure_generation(
     description: str = "",
     valid_from: dt.date | None = None,
     valid_to: dt.date | None = None,
-    kind: str = "service",
 ) -> Generation:
     """Create the generation as a draft, or update its description and dates; return it.
 
-    Its status is left alone: use :func:`set_status` to publish or retire it. Its kind is
-    fixed when it is created: a generation that exists with another kind is refused.
+    Its status is left alone: use :func:`set_status` to publish or retire it.
     """
     values = {
         "code": code,
         "description": description,
         "valid_from": valid_from,
         "valid_to": valid_to,
-        "kind": kind,
     }
     stmt = insert(generation).values(**values)
     stmt = stmt.on_conflict_do_update(
@@ -89,11 +76,7 @@ def ensure_generation(
         ),
     )
     conn.execute(stmt)
-    found = by_code(conn, code)
-    if found.kind != kind:
-        raise Conflict(f"generation {code!r} exists as a {found.kind} generation, not {kind}",
-                       field="generation")
-    return found
+    return by_code(conn, code)
 
 
 def chosen(code: ColumnElement[str] | None = None, at: ColumnElement[dt.date] | None = None
@@ -148,28 +131,10 @@ def resolve(conn: Connection, *, code: str | None = None, at: dt.date | None = N
     if code is not None and at is not None:
         raise InvalidInput("give either a generation code or a date, not both", field="at")
     if code is not None:
-        return _service(by_code(conn, code))
+        return by_code(conn, code)
     if at is not None:
         return valid_on(conn, at)
     return active(conn)
-
-
-def _service(found: Generation) -> Generation:
-    if found.is_reference:
-        raise InvalidInput(f"generation {found.code!r} is a reference boundary set (context "
-                           "only): points are not snapped to it", field="generation")
-    return found
-
-
-def reference(conn: Connection) -> Generation | None:
-    """The reference generation (Vietnam's provinces and wards), if one is loaded.
-
-    With several, the most recently created one answers.
-    """
-    row = conn.execute(select(*_COLUMNS).where(generation.c.kind == "reference")
-                       .order_by(generation.c.created_at.desc(), generation.c.id.desc())
-                       .limit(1)).one_or_none()
-    return None if row is None else Generation(*row)
 
 
 def set_status(conn: Connection, code: str, status: str) -> Generation:
@@ -181,9 +146,6 @@ def set_status(conn: Connection, code: str, status: str) -> Generation:
     if status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
     target = by_code(conn, code)
-    if target.is_reference and status != "draft":
-        raise Conflict(f"generation {code!r} is a reference boundary set: it is never "
-                       f"{status}", field="generation")
     if status == "active":
         conn.execute(
             update(generation)

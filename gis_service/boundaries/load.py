@@ -126,13 +126,11 @@ def load_units(
     source_sha256: str,
     repaired: int = 0,
     min_area_m2: float = DEFAULT_MIN_AREA_M2,
-    validated: bool = True,
 ) -> LoadSummary:
     """Make the generation's units of ``level`` exactly ``features``; never commits.
 
     ``parent_code`` is looked up among the units of the nearest level above that has units in
     the generation (districts for communes, or the province in a two-level generation).
-    ``validated=False`` skips the tiling validation (reference boundaries: an empty report).
 
     >>> with engine.begin() as conn:  # doctest: +SKIP
     ...     load_units(conn, "2019", "district", layer.features, Provenance("gis.chinhphu.vn",
@@ -147,8 +145,7 @@ def load_units(
     _check_parents(conn, generation.id, level, parent_level)
     inserted, updated = _upsert(conn, generation.id, level, parent_level, provenance)
     deleted = _delete_absent(conn, generation.id, level)
-    report = (validate(conn, generation_code, min_area_m2=min_area_m2) if validated
-              else ValidationReport(generation_code, min_area_m2, ()))
+    report = validate(conn, generation_code, min_area_m2=min_area_m2)
     summary = LoadSummary(0, generation_code, level, source_file, len(features), repaired,
                           inserted, updated, deleted, report)
     return replace(summary, load_id=_record(conn, generation.id, summary, source_sha256, provenance))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from gis_service import tomlcheck
 from gis_service.boundaries.crosswalk import build_crosswalk
@@ -25,12 +25,12 @@ from gis_service.boundaries.load import LoadSummary, load_units
 from gis_service.boundaries.sources import FieldMapping, PopulationTable, read_units
 from gis_service.boundaries.validate import ValidationReport, validate
 from gis_service.config import Settings
-from gis_service.db.schema import GENERATION_KINDS, GENERATION_STATUSES, LEVELS
+from gis_service.db.schema import GENERATION_STATUSES, LEVELS
 from gis_service.errors import DataError, NotFound
 
 _DERIVE_MODULE = "gis_service.boundaries.derive"
 _GENERATION_KEYS = {
-    "code", "description", "valid_from", "valid_to", "status", "after", "crosswalk_from", "kind",
+    "code", "description", "valid_from", "valid_to", "status", "after", "crosswalk_from",
 }
 _LAYER_KEYS = {"level", "file", "source", "licence", "crs", "layer_name", "fields", "population",
                "approximate"}
@@ -48,8 +48,6 @@ class GenerationSpec:
     valid_from: dt.date | None
     valid_to: dt.date | None
     status: str
-    #: "service" (reports are filed under it) or "reference" (context only, never published).
-    kind: str = "service"
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ def load_one(
     _check_ready(conn, manifest, data_root, loading or set())
     spec = manifest.generation
     ensure_generation(conn, spec.code, description=spec.description,
-                      valid_from=spec.valid_from, valid_to=spec.valid_to, kind=spec.kind)
+                      valid_from=spec.valid_from, valid_to=spec.valid_to)
     if manifest.derive is not None:
         loads, builder_report = _load_derived(conn, manifest, data_root)
     else:
@@ -245,20 +243,12 @@ def _load_derived(
     name = str(spec["builder"])
     derived = _builder(name, manifest.path)(conn, spec, data_root)
     digest = hashlib.sha256(manifest.path.read_bytes()).hexdigest()
-    if not derived.validate:
-        # Reference boundaries: 3,321 wards are inserted (and cut into pieces) by one statement,
-        # which took 7-30 s on a busy 2-core machine, past the API's statement_timeout. A
-        # boundary load is a batch job: the rest of its transaction may take up to 10 minutes.
-        conn.execute(select(func.set_config("statement_timeout", "600s", True)))
     loads = [
         load_units(conn, manifest.generation.code, level, features, provenance,
-                   source_file=f"{manifest.path.name} [derive: {name}]", source_sha256=digest,
-                   validated=derived.validate)
+                   source_file=f"{manifest.path.name} [derive: {name}]", source_sha256=digest)
         for level, provenance, features in derived.layers
     ]
-    after_load = getattr(derived, "after_load", None)
-    extra = after_load(conn, manifest.generation.code) if after_load is not None else {}
-    return loads, {**derived.report, **extra}
+    return loads, dict(derived.report)
 
 
 def _builder(name: str, path: Path) -> Callable[..., Any]:
@@ -302,20 +292,12 @@ def _generation(table: Mapping[str, Any], where: str) -> GenerationSpec:
     if status not in GENERATION_STATUSES:
         raise DataError(f"{where}: status must be one of {', '.join(GENERATION_STATUSES)}, "
                         f"not {status!r}")
-    kind = tomlcheck.string(table, "kind", where, default="service")
-    if kind not in GENERATION_KINDS:
-        raise DataError(f"{where}: kind must be one of {', '.join(GENERATION_KINDS)}, "
-                        f"not {kind!r}")
-    if kind == "reference" and status != "draft":
-        raise DataError(f"{where}: a reference generation is never published (status must "
-                        f"stay draft, not {status!r})")
     return GenerationSpec(
         code=tomlcheck.string(table, "code", where),
         description=tomlcheck.string(table, "description", where, default=""),
         valid_from=tomlcheck.date(table, "valid_from", where),
         valid_to=tomlcheck.date(table, "valid_to", where),
         status=status,
-        kind=kind,
     )
 
 

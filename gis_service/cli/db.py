@@ -7,7 +7,6 @@ import click
 from gis_service.cli.context import AppContext
 from gis_service.db import migrate
 from gis_service.db.cluster import Cluster, ClusterError
-from gis_service.db.replica import StandbyCluster
 
 
 def _cluster(app: AppContext) -> Cluster:
@@ -23,23 +22,12 @@ def db() -> None:
     """Run the project's own PostGIS cluster and migrate the schema."""
 
 
-def _standby(app: AppContext) -> StandbyCluster:
-    _cluster(app)  # the same refusal under DATABASE_URL
-    return StandbyCluster.from_settings(app.settings)
-
-
 @db.command()
-@click.option("--replica", is_flag=True,
-              help="Also start the read replica (created on first use with pg_basebackup).")
 @click.pass_obj
-def start(app: AppContext, replica: bool) -> None:
+def start(app: AppContext) -> None:
     """Create (on first use) and start the cluster; harmless when it already runs."""
     try:
-        # The replica first: it starts the primary ready to stream (restarting it if need be).
-        standby = _standby(app).start() if replica else None
-        click.echo(f"primary: {_cluster(app).start().describe()}")
-        if standby is not None:
-            click.echo(f"replica: {standby.describe()}")
+        click.echo(_cluster(app).start().describe())
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -47,12 +35,9 @@ def start(app: AppContext, replica: bool) -> None:
 @db.command()
 @click.pass_obj
 def stop(app: AppContext) -> None:
-    """Stop the cluster and its replica, if any (fast shutdown, the replica first)."""
+    """Stop the cluster (fast shutdown)."""
     try:
-        standby = _standby(app)
-        if standby.exists:
-            click.echo(f"replica: {standby.stop().describe()}")
-        click.echo(f"primary: {_cluster(app).stop().describe()}")
+        click.echo(_cluster(app).stop().describe())
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -60,31 +45,11 @@ def stop(app: AppContext) -> None:
 @db.command()
 @click.pass_obj
 def status(app: AppContext) -> None:
-    """Say whether the cluster (and the replica, if created) runs, where, and on which port;
-    exit 3 when one of them is stopped."""
+    """Say whether the cluster runs, where, and on which port; exit 3 when stopped."""
     current = _cluster(app).status()
-    click.echo(f"primary: {current.describe()}")
-    standby = _standby(app)
-    replica = standby.status() if standby.exists else None
-    click.echo(f"replica: {replica.describe()}" if replica else "replica: none")
-    if not current.running or (replica is not None and not replica.running):
+    click.echo(current.describe())
+    if not current.running:
         raise SystemExit(3)
-
-
-@db.command("remove-replica")
-@click.pass_obj
-def remove_replica(app: AppContext) -> None:
-    """Stop and delete the read replica, and drop its replication slot on the primary."""
-    standby = _standby(app)
-    if not standby.exists:
-        click.echo("no replica to remove")
-        return
-    try:
-        standby.remove()
-    except ClusterError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"replica removed (slot dropped, {standby.root} deleted); the primary returns "
-               "to wal_level minimal at its next start")
 
 
 @db.command()

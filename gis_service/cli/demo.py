@@ -10,7 +10,6 @@ from gis_service.boundaries.manifest import load_manifest, manifests_dir
 from gis_service.cli.context import AppContext
 from gis_service.db import migrate
 from gis_service.db.engine import shown_url
-from gis_service.db.replica import start_replica
 from gis_service.notify.process import worker_beside
 from gis_service.reports.sample import load_sample_history
 from gis_service.reports.setup import load_config
@@ -20,15 +19,11 @@ from gis_service.serving import serve
 @click.command()
 @click.option("--serve/--no-serve", "then_serve", default=True,
               help="Serve the API and maps afterwards (default) or stop once loaded.")
-@click.option("--replica", is_flag=True,
-              help="Also start a read replica of the database (see gis-service db start).")
 @click.pass_obj
-def demo(app: AppContext, then_serve: bool, replica: bool) -> None:
+def demo(app: AppContext, then_serve: bool) -> None:
     """Start PostGIS, migrate, load Huế's boundaries and sample data, then serve API and maps."""
     settings = app.settings
     click.echo(f"database: {shown_url(app.url())}")
-    if replica:
-        click.echo(f"read replica: {start_replica(settings)}")
     migrate.upgrade(app.engine)
     click.echo(f"schema at revision {migrate.current_revision(app.engine)}")
 

@@ -30,9 +30,6 @@ DB_USER = "gis"
 EXTENSIONS = ("postgis", "btree_gist")
 #: pg_ctl's shutdown modes: wait for clients, disconnect them, or abort at once.
 STOP_MODES = ("smart", "fast", "immediate")
-#: WAL senders and replication slots a primary with a replica allows (a standby needs at least
-#: as many senders as its primary, so both clusters use this).
-MAX_WAL_SENDERS = 10
 
 
 class ClusterError(RuntimeError):
@@ -119,11 +116,6 @@ class Cluster:
                 self._pg_ctl("stop", "-w", "-m", mode)
             return self.status()
 
-    def restart(self) -> ClusterStatus:
-        """Stop (fast) and start again: for settings that only change at start."""
-        self.stop()
-        return self.start()
-
     def status(self) -> ClusterStatus:
         port = self._state().get("port")
         pid = _postmaster_pid(self.data_dir)
@@ -151,13 +143,6 @@ class Cluster:
         socket_dir = urllib.parse.quote(str(self.socket_dir), safe="/")
         return f"postgresql://{login}@/{DB_NAME}?host={socket_dir}&port={state['port']}"
 
-    def password(self) -> str:
-        """The owner role's password (a replica, a physical copy, has the same)."""
-        password = self._state().get("password")
-        if not isinstance(password, str):
-            raise ClusterError("the embedded cluster has never been started: gis-service db start")
-        return password
-
     # -- creation ----------------------------------------------------------------------
     def _ensure_created(self) -> None:
         if (self.data_dir / "PG_VERSION").exists():
@@ -166,9 +151,9 @@ class Cluster:
         password = secrets.token_urlsafe(18)
         pwfile = self.root.resolve() / "initdb.pw"
         pwfile.write_text(password + "\n")
-        chown_for_server(pwfile)
+        _chown_for_server(pwfile)
         try:
-            run_as_server(
+            _run_as_server(
                 [
                     str(pg_bindir() / "initdb"),
                     "-D", str(self.data_dir),
@@ -206,7 +191,7 @@ class Cluster:
             self.root.mkdir()
         for path in (self.root.resolve(), self.socket_dir):
             path.mkdir(exist_ok=True)
-            chown_for_server(path)
+            _chown_for_server(path)
         self.root.resolve().chmod(0o755)
 
     def _write_server_config(self, port: int) -> None:
@@ -217,7 +202,12 @@ class Cluster:
                 f"port = {port}",
                 f"unix_socket_directories = '{self.socket_dir}'",
                 "max_connections = 200",
-                *self._wal_settings(),
+                # No WAL for tables emptied in the writing transaction: an offline import into
+                # empty report tables truncates them first and writes no WAL for its rows
+                # (gis_service/reports/importing/offline.py). This embedded cluster streams to no
+                # replica, so it gives up nothing for it; crash recovery is unchanged.
+                "wal_level = minimal",
+                "max_wal_senders = 0",
                 # Bulk imports were measured no faster with larger WAL and checkpoint settings,
                 # which made crash recovery slower (issue 7): the defaults stay.
                 "shared_buffers = 1GB",
@@ -232,64 +222,21 @@ class Cluster:
         )
         path = self.data_dir / "gis_service.conf"
         path.write_text(conf)
-        chown_for_server(path)
-
-    def _wal_settings(self) -> list[str]:
-        if self.replication_enabled:
-            # A read replica streams from this cluster (gis_service/db/replica.py): WAL must
-            # carry what a standby replays. The slot keeps WAL for a standby that is down, but
-            # never more than 4 GB: past that the slot is invalidated rather than the disk filled.
-            return ["wal_level = replica", f"max_wal_senders = {MAX_WAL_SENDERS}",
-                    f"max_replication_slots = {MAX_WAL_SENDERS}",
-                    "max_slot_wal_keep_size = 4GB"]
-        return [
-            # No WAL for tables emptied in the writing transaction: an offline import into
-            # empty report tables truncates them first and writes no WAL for its rows
-            # (gis_service/reports/importing/offline.py). Without a replica this cluster streams
-            # to nobody, so it gives up nothing for it; crash recovery is unchanged.
-            "wal_level = minimal",
-            "max_wal_senders = 0",
-        ]
-
-    @property
-    def replication_enabled(self) -> bool:
-        """Whether a read replica streams from this cluster (set by ``db start --replica``)."""
-        return self._state().get("replication") is True
-
-    def set_replication(self, enabled: bool) -> bool:
-        """Record whether a replica streams from here; True when a running server must restart
-        for it (wal_level only changes at start). Turning it off takes effect at the next start."""
-        with self._lock():
-            self._write_state(replication=enabled)
-            running = self.status()
-            if not (enabled and running.running and running.port is not None):
-                return False
-            return self.setting("wal_level") == "minimal"
-
-    def setting(self, name: str) -> str:
-        """A running server's current value of one setting (``SHOW``)."""
-        return self.psql("postgres", f"SHOW {name}").strip()
-
-    def psql(self, database: str, command: str) -> str:
-        """Run one SQL command through the unix socket as the owner role; its unaligned output."""
-        args = [str(pg_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA",
-                "-h", str(self.socket_dir), "-p", str(self._state()["port"]), "-U", DB_USER,
-                "-d", database, "-c", command]
-        return run_as_server(args).stdout
+        _chown_for_server(path)
 
     def _ensure_database(self) -> None:
         psql = [str(pg_bindir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                 "-h", str(self.socket_dir), "-p", str(self._state()["port"]),
                 "-U", DB_USER]
-        exists = run_as_server(
+        exists = _run_as_server(
             [*psql, "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'"]
         ).stdout.strip()
         if exists != "1":
-            run_as_server([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {DB_NAME}"])
+            _run_as_server([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {DB_NAME}"])
         for db in (DB_NAME, "template1"):
             # Extensions in template1 too, so throw-away test databases are born with them.
             creates = "; ".join(f"CREATE EXTENSION IF NOT EXISTS {ext}" for ext in EXTENSIONS)
-            run_as_server([*psql, "-d", db, "-c", creates])
+            _run_as_server([*psql, "-d", db, "-c", creates])
 
     # -- running -----------------------------------------------------------------------
     def _choose_port(self) -> int:
@@ -312,21 +259,19 @@ class Cluster:
 
     def _pg_ctl(self, *args: str) -> None:
         try:
-            run_as_server([str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), *args])
+            _run_as_server([str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), *args])
         except ClusterError as exc:
             tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
             raise ClusterError(f"{exc}\n--- server log ---\n{tail}") from exc
 
     def _pg_ctl_status_ok(self) -> bool:
         status = [str(pg_bindir() / "pg_ctl"), "-D", str(self.data_dir), "status"]
-        return run_as_server(status, check=False).returncode == 0
+        return _run_as_server(status, check=False).returncode == 0
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         self.root.parent.mkdir(parents=True, exist_ok=True)
-        # One lock file per cluster (postgres.lock, postgres-replica.lock): starting a replica
-        # starts its primary under the primary's lock while holding its own.
-        with open(self.root.parent / f"{self.root.name}.lock", "w") as handle:
+        with open(self.root.parent / "postgres.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -360,17 +305,17 @@ def _server_user() -> pwd.struct_passwd | None:
     raise ClusterError("running as root, but there is no 'postgres' or 'nobody' user to run as")
 
 
-def chown_for_server(path: Path) -> None:
+def _chown_for_server(path: Path) -> None:
     user = _server_user()
     if user is not None:
         os.chown(path, user.pw_uid, user.pw_gid)
 
 
 def _server_can_enter(path: Path) -> bool:
-    return run_as_server(["test", "-x", str(path.resolve())], check=False).returncode == 0
+    return _run_as_server(["test", "-x", str(path.resolve())], check=False).returncode == 0
 
 
-def run_as_server(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _run_as_server(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a command as the server's user (ourselves unless we are root)."""
     user = _server_user()
     result = subprocess.run(

@@ -7,7 +7,6 @@ from sqlalchemy.engine import make_url
 
 from gis_service.config import Settings
 from gis_service.db.cluster import Cluster
-from gis_service.db.replica import StandbyCluster
 
 
 def database_url(settings: Settings, *, start: bool = False) -> str:
@@ -21,18 +20,6 @@ def database_url(settings: Settings, *, start: bool = False) -> str:
     if start:
         cluster.start()
     return cluster.url()
-
-
-def read_database_url(settings: Settings) -> str | None:
-    """Where anonymous reads may go: ``DATABASE_READ_URL`` when set, else the embedded replica
-    when ``db start --replica`` created one (down or not: the read router finds out), else None.
-    """
-    if settings.database_read_url:
-        return settings.database_read_url
-    if settings.database_url:
-        return None
-    standby = StandbyCluster.from_settings(settings)
-    return standby.url() if standby.exists else None
 
 
 def shown_url(url: str) -> str:
@@ -51,15 +38,13 @@ def with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def make_engine(url: str, settings: Settings, *, pool_size: int = 5,
-                application_name: str = "gis-service") -> Engine:
+def make_engine(url: str, settings: Settings, *, pool_size: int = 5) -> Engine:
     """An engine whose connections all carry a statement timeout and an application name.
 
     Pooled connections are tested before use (``pool_pre_ping``), so after a database restart
     each stale one is replaced on its next checkout and the server recovers by itself.
     """
-    options = (f"-c statement_timeout={settings.statement_timeout_ms} "
-               f"-c application_name={application_name}")
+    options = f"-c statement_timeout={settings.statement_timeout_ms} -c application_name=gis-service"
     return create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,

@@ -44,12 +44,7 @@ metadata = MetaData(naming_convention=NAMING)
 
 LEVELS = ("province", "district", "commune")
 GENERATION_STATUSES = ("draft", "active", "retired")
-# service: reports are filed under its units; reference: context only (other provinces, the
-# land border), never published (migration 0007).
-GENERATION_KINDS = ("service", "reference")
-# Đặc khu: the special zones of the 2025 reform (Phú Quốc, Côn Đảo, ...), in the national file.
-UNIT_TYPES = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Phường", "Xã", "Thị trấn",
-              "Đặc khu")
+UNIT_TYPES = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Phường", "Xã", "Thị trấn")
 # Phường and thị trấn are urban, xã rural (the GSO's own urban/rural split).
 SETTING_SQL = (
     "CASE unit_type WHEN 'Phường' THEN 'urban' WHEN 'Thị trấn' THEN 'urban' "
@@ -75,18 +70,7 @@ generation = Table(
     Column("status", Text, nullable=False, server_default="draft"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("activated_at", DateTime(timezone=True)),
-    Column("kind", Text, nullable=False, server_default="service"),
-    # The reference generation whose boundaries surround this service generation's territory
-    # (named by the reference's manifest, ``surrounds``). Only then do they speak for its points
-    # (outside_service_area, the land border); a generation without one keeps the plain nearest
-    # rule, as a drawn test grid inside Vietnam must (migration 0007).
-    Column("surrounded_by", SmallInteger,
-           ForeignKey("generation.id", ondelete="SET NULL", name="fk_generation_surrounded_by")),
     CheckConstraint(_in("status", GENERATION_STATUSES), name="status"),
-    CheckConstraint(_in("kind", GENERATION_KINDS), name="kind"),
-    # A reference generation is never published, so no date or activation can pick it.
-    CheckConstraint("kind = 'service' OR status = 'draft'", name="reference_unpublished"),
-    CheckConstraint("kind = 'service' OR surrounded_by IS NULL", name="reference_not_surrounded"),
     CheckConstraint("valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="dates"),
     # At most one generation is active.
     Index("uq_generation_one_active", text("(true)"), unique=True,
@@ -547,20 +531,3 @@ OPEN_DUE_PREDICATE = (
     "AND import_batch IS NULL"
 )
 Index("ix_report_open_due", report.c.due_at, postgresql_where=text(OPEN_DUE_PREDICATE))
-
-# Around the service province, what lies outside every reference province: land of another
-# country (Laos west of A Lưới) or water (the sea), cut up for point lookups. Derived from the
-# reference generation's province outlines (Vietnam's land border) at load time (migration 0007,
-# gis_service/boundaries/surroundings.py).
-SURROUNDING_KINDS = ("foreign_land", "water")
-surrounding_area = Table(
-    "surrounding_area",
-    metadata,
-    Column("id", Integer, Identity(), primary_key=True),
-    Column("generation_id", SmallInteger, ForeignKey("generation.id", ondelete="CASCADE"),
-           nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("geom", Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False),
-    CheckConstraint(_in("kind", SURROUNDING_KINDS), name="kind"),
-    Index("ix_surrounding_area_lookup", "generation_id", "geom", postgresql_using="gist"),
-)

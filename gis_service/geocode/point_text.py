@@ -2,13 +2,10 @@
 
 :func:`geocode_text` is what callers holding a connection use (the HTTP API, report intake):
 "16.4655, 107.5960" is that point, snapped to its commune in the current generation
-(precision ``point``); anything else is :func:`~gis_service.geocode.forward.geocode`. Batch
-geocoding's ``q`` items read typed points the same way (:func:`many_point_results`).
+(precision ``point``); anything else is :func:`~gis_service.geocode.forward.geocode`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
@@ -18,9 +15,7 @@ from gis_service.geocode.forward import geocode
 from gis_service.geocode.index import GeocodeIndex
 from gis_service.geocode.normalise import nfc
 from gis_service.geocode.results import GeocodeResult, chain_of, unit_ref
-from gis_service.spatial.bulk import snap_points
 from gis_service.spatial.single import snap_point
-from gis_service.spatial.types import Snap
 
 
 def geocode_text(conn: Connection, index: GeocodeIndex, q: str, *, limit: int = 5,
@@ -33,42 +28,16 @@ def geocode_text(conn: Connection, index: GeocodeIndex, q: str, *, limit: int = 
     >>> geocode_text(conn, index, "16.4655, 107.5960", tolerance_m=2000)[0].precision  # doctest: +SKIP
     'point'
     """
-    typed = typed_point(q)
-    if typed is None:
+    point = parse_coordinates(nfc(q)) if isinstance(q, str) else None
+    if point is None:
         return geocode(index, q, limit=limit)
-    return point_results(conn, index, *typed, tolerance_m=tolerance_m)
+    return point_results(conn, index, point, nfc(q).strip(), tolerance_m=tolerance_m)
 
 
 def point_results(conn: Connection, index: GeocodeIndex, point: LonLat, written: str, *,
                   tolerance_m: float) -> list[GeocodeResult]:
     """The point itself, with the commune it snaps to in the index's current generation."""
     snap = snap_point(conn, point, generation=index.current, tolerance_m=tolerance_m)
-    return _as_results(index, point, written, snap)
-
-
-def many_point_results(conn: Connection, index: GeocodeIndex,
-                       typed: Sequence[tuple[LonLat, str]], *, tolerance_m: float
-                       ) -> list[list[GeocodeResult]]:
-    """:func:`point_results` for many typed points at once (one set-based snap, as batch
-    geocoding needs for up to 10,000 items); answers in input order."""
-    if not typed:
-        return []
-    snaps = snap_points(conn, [point for point, _ in typed], generation=index.current,
-                        tolerance_m=tolerance_m)
-    return [_as_results(index, point, written, snap)
-            for (point, written), snap in zip(typed, snaps, strict=True)]
-
-
-def typed_point(q: object) -> tuple[LonLat, str] | None:
-    """The point ``q`` spells as coordinates, with the text as written; None for words."""
-    if not isinstance(q, str):
-        return None
-    point = parse_coordinates(nfc(q))
-    return None if point is None else (point, nfc(q).strip())
-
-
-def _as_results(index: GeocodeIndex, point: LonLat, written: str, snap: Snap
-                ) -> list[GeocodeResult]:
     if snap.commune is None or snap.commune.id not in index.units:
         return []
     unit = index.units[snap.commune.id]

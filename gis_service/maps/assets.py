@@ -49,15 +49,7 @@ SERVED_FOLDERS = (
     "@fortawesome/fontawesome-free/css/",
     "@fortawesome/fontawesome-free/webfonts/",
     "leaflet.awesome-markers/dist/",
-    # The tiled pages (gis_service.tiled_maps): vector tiles on Leaflet.
-    "leaflet.vectorgrid/dist/",
 )
-#: The tiled pages' own script and stylesheet, in the package (not in node_modules).
-OWN_PREFIX = "gis/"
-OWN_ROOT = Path(__file__).resolve().parent.parent / "static" / "maps"
-#: What the tiled pages load, below ASSETS_URL.
-TILED_PAGE_FILES = ("leaflet/dist/leaflet.css", "leaflet/dist/leaflet.js",
-                    "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")
 
 
 class AssetsMissing(ServiceUnavailable):
@@ -98,7 +90,7 @@ def is_servable(relative: str) -> bool:
     parts = PurePosixPath(relative).parts
     if ".." in parts or relative.startswith("/"):
         return False
-    return relative == ROTATE_CSS or relative.startswith((*SERVED_FOLDERS, OWN_PREFIX))
+    return relative == ROTATE_CSS or relative.startswith(SERVED_FOLDERS)
 
 
 def rotate_css() -> str:
@@ -109,7 +101,7 @@ def rotate_css() -> str:
 
 def missing_files(root: Path = ASSET_ROOT) -> list[str]:
     """The vendored files a map links that are not installed (empty when all are)."""
-    return sorted(path for path in {*_FILES.values(), *TILED_PAGE_FILES}
+    return sorted(path for path in _FILES.values()
                   if path != ROTATE_CSS and not (root / path).is_file())
 
 

@@ -204,7 +204,8 @@ def item(conn: Connection, base: str, collection_id: str, feature_id: str,
     crs = parse_crs(args.one("crs"), "crs")
     text = catalogue.feature(conn, found, read_versions(conn), feature_id, crs)
     if text is None:
-        raise NotFound(f"no feature {feature_id[:80]!r} in {found.id}", field="featureId")
+        raise NotFound(f"không có đối tượng {feature_id[:80]!r} · no feature "
+                       f"{feature_id[:80]!r} in {found.id}", field="featureId")
     feature = json.loads(text)
     href = f"{base}/collections/{found.id}/items/{feature_id}"
     feature["links"] = [*_self_and_alternate(href, GEOJSON, form),

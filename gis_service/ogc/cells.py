@@ -77,8 +77,7 @@ def _bbox_polygon(query: ItemsQuery) -> shapely.Geometry | None:
 
 
 def selected(frame: gpd.GeoDataFrame, query: ItemsQuery) -> gpd.GeoDataFrame:
-    """The rows (cells, or any frame of lon/lat geometries) the query's bbox and class filter
-    pick, in the frame's order."""
+    """The cells the query's bbox and class filter pick, in cell order."""
     box = _bbox_polygon(query)
     if box is not None:
         frame = frame.iloc[np.sort(frame.sindex.query(box, predicate="intersects"))]
@@ -87,8 +86,7 @@ def selected(frame: gpd.GeoDataFrame, query: ItemsQuery) -> gpd.GeoDataFrame:
     return frame
 
 
-def geojson_geometry(geometry: shapely.Geometry, crs: Crs) -> Any:
-    """A lon/lat geometry as a GeoJSON geometry object in ``crs`` (its axis order)."""
+def _coordinates(geometry: shapely.Geometry, crs: Crs) -> Any:
     out = geometry
     if crs.srid != 4326:
         out = reproject(geometry, 4326, crs.srid)
@@ -100,7 +98,7 @@ def geojson_geometry(geometry: shapely.Geometry, crs: Crs) -> Any:
 def _features(frame: gpd.GeoDataFrame, crs: Crs) -> Iterator[dict[str, Any]]:
     for row in frame.itertuples(index=False):
         yield {"type": "Feature", "id": row.cell,
-               "geometry": geojson_geometry(row.geometry, crs),
+               "geometry": _coordinates(row.geometry, crs),
                "properties": {"cell": row.cell, "count": int(row.count),
                               "z": round(float(row.z), 4), "p": round(float(row.p), 6),
                               "p_fdr": round(float(row.p_fdr), 6), "class": row.cls}}

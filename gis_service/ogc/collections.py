@@ -1,9 +1,8 @@
 """The OGC API's collections: what each offers and where its features come from.
 
 - ``communes-{code}``: the communes (wards) of each published boundary generation;
-- ``reports``: public field reports (no contacts, redacted free text, points to 4 decimals);
-- ``hotspots-r8``, ``hotspots-r9``: Gi* hot spot cells of the reports at H3 resolutions 8, 9;
-- ``scorecards-communes``: the ward scorecards, each with its ward's polygon.
+- ``reports``: public field reports (no contacts, no free text, points to 4 decimals);
+- ``hotspots-r8``, ``hotspots-r9``: Gi* hot spot cells of the reports at H3 resolutions 8, 9.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from gis_service.analysis.cache import LruCache
 from gis_service.data_versions import DataVersion
 from gis_service.db.schema import REPORT_STATUSES
 from gis_service.errors import NotFound
-from gis_service.ogc import cells, public_text, sql
-from gis_service.ogc import scorecards as cards
+from gis_service.ogc import cells, sql
 from gis_service.ogc.crs import Crs
 from gis_service.ogc.params import ItemsQuery
 from gis_service.ogc.sql import Extent, Page
@@ -45,8 +43,6 @@ class Collection:
     temporal_property: str | None
     generation: str | None = None
     resolution: int | None = None
-    #: The ward scorecards (gis_service.ogc.scorecards).
-    scorecards: bool = False
     #: Properties and their JSON types, for the HTML page and the TileJSON fields.
     properties: Mapping[str, str] = field(default_factory=dict)
 
@@ -61,8 +57,7 @@ COMMUNE_PROPERTIES = {"code": "string", "name": "string", "name_ascii": "string"
                       "generation": "string"}
 REPORT_PROPERTIES = {"category": "string", "status": "string", "channel": "string",
                      "created_at": "string", "resolved_at": "string", "closed_at": "string",
-                     "commune_code": "string", "commune": "string", "description": "string",
-                     "address": "string"}
+                     "commune_code": "string", "commune": "string", "description": "string"}
 CELL_PROPERTIES = {"cell": "string", "count": "integer", "z": "number", "p": "number",
                    "p_fdr": "number", "class": "string"}
 
@@ -79,8 +74,7 @@ def _reports(categories: Sequence[str]) -> Collection:
     return Collection(
         "reports", "Phản ánh hiện trường · Field reports",
         "Citizens' field reports, public view: category, status, dates and ward; locations "
-        "rounded to 4 decimals (about 10 m); no contacts; description and address "
-        "redacted (phone numbers, e-mails, ID numbers and names removed) as on /v1.",
+        "rounded to 4 decimals (about 10 m); no contacts and no free text.",
         {"category": tuple(categories), "status": REPORT_STATUSES}, uses_boundaries=False,
         uses_reports=True, temporal_property="created_at", properties=REPORT_PROPERTIES)
 
@@ -96,36 +90,18 @@ def _hotspots(resolution: int, categories: Sequence[str]) -> Collection:
         properties=CELL_PROPERTIES)
 
 
-# The leading columns; every column of /v1/scorecards?by=commune&format=csv follows them.
-SCORECARD_PROPERTIES = {"key": "string", "name": "string", "setting": "string",
-                        "too_few": "boolean", "rank": "integer", "volume_reports": "integer",
-                        "now": "string"}
-
-
-def _scorecards() -> Collection:
-    return Collection(
-        cards.COLLECTION_ID, "Bảng điểm phường, xã · Ward scorecards",
-        "The scorecard of each ward and commune (/v1/scorecards?by=commune) with its polygon: "
-        "volume, on-time share with its Wilson interval, standardised on-time, response and "
-        "resolution hours, backlog, reopened, satisfaction, rank (null when too few resolved). "
-        "datetime chooses the reports scored (created in the interval); figures counted at "
-        "'now'.",
-        {}, uses_boundaries=True, uses_reports=True, temporal_property=None, scorecards=True,
-        properties=SCORECARD_PROPERTIES)
-
-
 def all_collections(conn: Connection) -> list[Collection]:
     categories = sql.category_codes(conn)
     return [*(_communes(*row) for row in sql.published_generations(conn)),
-            _reports(categories), *(_hotspots(res, categories) for res in cells.HOTSPOT_RESOLUTIONS),
-            _scorecards()]
+            _reports(categories), *(_hotspots(res, categories) for res in cells.HOTSPOT_RESOLUTIONS)]
 
 
 def find_collection(conn: Connection, collection_id: str) -> Collection:
     for collection in all_collections(conn):
         if collection.id == collection_id:
             return collection
-    raise NotFound(f"no collection {collection_id[:80]!r}", field="collectionId")
+    raise NotFound(f"không có tập dữ liệu {collection_id[:80]!r} · no collection "
+                   f"{collection_id[:80]!r}", field="collectionId")
 
 
 # -- where the features come from -------------------------------------------------------------
@@ -141,9 +117,7 @@ def page(conn: Connection, collection: Collection, versions: DataVersion,
         return sql.commune_page(conn, collection.generation, query)
     if collection.resolution is not None:
         return cells.cell_page(_frame(conn, collection, versions, query), query)
-    if collection.scorecards:
-        return cards.card_page(cards.card_frame(conn, versions, query), query)
-    return public_text.redacted_page(sql.report_page(conn, query))
+    return sql.report_page(conn, query)
 
 
 def _count(conn: Connection, collection: Collection, versions: DataVersion,
@@ -153,8 +127,6 @@ def _count(conn: Connection, collection: Collection, versions: DataVersion,
         return lambda: sql.commune_count(conn, code, query)
     if collection.resolution is not None:
         return lambda: len(cells.selected(_frame(conn, collection, versions, query), query))
-    if collection.scorecards:
-        return lambda: len(cells.selected(cards.card_frame(conn, versions, query), query))
     return lambda: sql.report_count(conn, query)
 
 
@@ -171,10 +143,7 @@ def feature(conn: Connection, collection: Collection, versions: DataVersion, fea
     if collection.resolution is not None:
         return cells.cell_feature(_frame(conn, collection, versions, ItemsQuery()), feature_id,
                                   crs)
-    if collection.scorecards:
-        return cards.card_feature(cards.card_frame(conn, versions, ItemsQuery()), feature_id,
-                                  crs)
-    return public_text.redacted_feature(sql.report_feature(conn, feature_id, crs))
+    return sql.report_feature(conn, feature_id, crs)
 
 
 def extent(conn: Connection, collection: Collection, versions: DataVersion) -> Extent:
@@ -183,8 +152,6 @@ def extent(conn: Connection, collection: Collection, versions: DataVersion) -> E
             return sql.commune_extent(conn, collection.generation)
         if collection.resolution is not None:
             return cells.cell_extent(_frame(conn, collection, versions, ItemsQuery()))
-        if collection.scorecards:
-            return cards.card_extent(cards.card_frame(conn, versions, ItemsQuery()))
         return sql.report_extent(conn)
 
     return _EXTENTS.get_or_make((collection.version(versions), collection.id), make)

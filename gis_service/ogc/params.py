@@ -26,8 +26,6 @@ ITEM_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"
 FEATURE_PARAMETERS = ("f", "crs")
 #: The landing page, conformance, collections and the API document.
 PAGE_PARAMETERS = ("f",)
-#: Every resource takes it: the language of messages and pages (gis_service.web.i18n).
-LANG_PARAMETER = "lang"
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ class ItemsQuery:
 
 
 def refuse_unknown(args: Iterable[str], allowed: Iterable[str]) -> None:
-    known = {*allowed, LANG_PARAMETER}
+    known = set(allowed)
     for name in args:
         if name not in known:
             raise InvalidInput(f"{name[:80]}: unknown query parameter; this resource accepts "

@@ -2,10 +2,8 @@
 features, built by PostgreSQL (``json_build_object``), one page per statement.
 
 Building the features in the database spares Python a parse and a dump of every row: a page of
-1,000 communes leaves PostgreSQL as one JSON text that the response splices in as it is (a page
-of reports is parsed once more, to redact its free text).
-Reports are public here: no contact, free text only as the raw columns that
-:mod:`gis_service.ogc.public_text` redacts before sending, points rounded
+1,000 reports leaves PostgreSQL as one JSON text that the response splices in as it is.
+Reports are public here: no contact, no free text (see :func:`public_text`), points rounded
 to 4 decimals (about 10 m) before any transformation, like ``/v1/reports``.
 """
 
@@ -28,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     or_,
     select,
 )
@@ -50,17 +49,13 @@ class Page:
     returned: int
 
 
-#: The private property holding a report's raw text columns on their way to redaction
-#: (gis_service.ogc.public_text replaces it with the public description and address).
-TEXT_PROPERTY = "_text"
+def public_text(_description: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The report's description as the public may read it.
 
-
-def text_columns() -> ColumnElement[Any]:
-    """What :func:`gis_service.reports.public_record.public_description_of` and
-    ``public_address_of`` need, as one JSON array: redaction is Python, not SQL."""
-    return func.json_build_array(report.c.description, report.c.public_description,
-                                 report.c.public_text_hidden, report.c.address,
-                                 report.c.public_address)
+    The redaction module (names, phone numbers and addresses removed) is not on main yet;
+    until it is, no free text leaves through the OGC API. Hook it in here.
+    """
+    return null()
 
 
 def output_geometry(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
@@ -203,7 +198,7 @@ def _report_feature(crs: Crs) -> ColumnElement[Any]:
         ("channel", report.c.channel), ("created_at", report.c.created_at),
         ("resolved_at", report.c.resolved_at), ("closed_at", report.c.closed_at),
         ("commune_code", admin_unit.c.code), ("commune", admin_unit.c.name),
-        (TEXT_PROPERTY, text_columns()),
+        ("description", public_text(report.c.description)),
     ]).label("feature")
 
 

@@ -54,12 +54,10 @@ def open311_status(status: int) -> int:
     return 500 if status >= 500 else 400
 
 
-def from_gis_error(error: GisError, *, detail: str | None = None) -> Open311Error:
-    """``field: detail``, with the field renamed to the parameter the client sent; ``detail``
-    replaces the error's own (its translation)."""
+def from_gis_error(error: GisError) -> Open311Error:
+    """``field: detail``, with the field renamed to the parameter the client sent."""
     field = FIELD_NAMES.get(error.field or "", error.field)
-    detail = error.detail if detail is None else detail
-    description = f"{field}: {detail}" if field else detail
+    description = f"{field}: {error.detail}" if field else error.detail
     status = open311_status(error.status)
     return Open311Error(status, description, _retry_after(error, status))
 

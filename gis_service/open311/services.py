@@ -45,33 +45,6 @@ def deadline_text(amount: int, unit: str) -> str:
     return f"{amount} {noun}{'' if amount == 1 else 's'}"
 
 
-def deadline_text_vi(amount: int, unit: str) -> str:
-    """A category's deadline in Vietnamese words.
-
-    >>> deadline_text_vi(10, "working_days"), deadline_text_vi(24, "hours")
-    ('10 ngày làm việc', '24 giờ')
-    """
-    return f"{amount} {'ngày làm việc' if unit == 'working_days' else 'giờ'}"
-
-
-def service_notice_vi(item: Category) -> str:
-    """:func:`service_notice` in Vietnamese, as the PAHT portal words it for residents."""
-    extra = (" (không tính thứ Bảy, Chủ nhật và ngày lễ)"
-             if item.deadline_unit == "working_days" else "")
-    return f"Xử lý trong vòng {deadline_text_vi(item.deadline_amount, item.deadline_unit)}{extra}."
-
-
-def service_vi(item: Category) -> Service:
-    """The service in Vietnamese (``locale=vi``): the Vietnamese name, and as description the
-    name and the deadline (the categories file has no Vietnamese description yet); the English
-    name joins the keywords, so an English search still finds it."""
-    english = service_from_category(item)
-    return Service(service_code=item.code, service_name=item.name_vi,
-                   description=f"{item.name_vi}. {service_notice_vi(item)}", metadata=False,
-                   type=SERVICE_TYPE, keywords=f"{english.keywords}, {item.name}",
-                   group=item.group)
-
-
 def service_notice(item: Category) -> str:
     """What happens to a request of this category: its deadline, as residents are told it."""
     extra = " (weekends and public holidays excluded)" if item.deadline_unit == "working_days" else ""
@@ -109,10 +82,9 @@ def find_category(conn: Connection, code: str) -> Category:
     return found
 
 
-def list_services(conn: Connection, *, vietnamese: bool = False) -> list[Service]:
-    """GET services: every category, by code (in Vietnamese if asked, else English)."""
-    build = service_vi if vietnamese else service_from_category
-    return [build(item) for item in list_categories(conn)]
+def list_services(conn: Connection) -> list[Service]:
+    """GET services: every category, by code."""
+    return [service_from_category(item) for item in list_categories(conn)]
 
 
 def service_definition(conn: Connection, code: str) -> ServiceDefinition:

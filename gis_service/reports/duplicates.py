@@ -44,24 +44,6 @@ class DuplicateCandidate:
     distance_m: float
 
 
-@dataclass(frozen=True)
-class MarkedDuplicate:
-    """A report staff marked a duplicate of another."""
-
-    public_id: str
-    category: str
-    status: str
-    created_at: dt.datetime
-
-
-def marked_duplicates(conn: Connection, original_id: int) -> list[MarkedDuplicate]:
-    """The reports marked duplicates of ``original_id``, oldest first."""
-    rows = conn.execute(
-        select(report.c.public_id, report.c.category, report.c.status, report.c.created_at)
-        .where(report.c.duplicate_of == original_id).order_by(report.c.created_at, report.c.id))
-    return [MarkedDuplicate(*row) for row in rows]
-
-
 def report_within(point: ColumnElement[Any], radius_m: float) -> ColumnElement[bool]:
     """Reports within ``radius_m`` metres of ``point`` (geography): uses ix_report_geog."""
     return func.ST_DWithin(sql_cast(report.c.geom, _GEOGRAPHY), sql_cast(point, _GEOGRAPHY), radius_m)

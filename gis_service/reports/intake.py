@@ -20,7 +20,7 @@ from gis_service.boundaries import generations
 from gis_service.cells import lonlat_to_cells
 from gis_service.coords import LonLat
 from gis_service.db.schema import CHANNELS, category, report, report_contact, report_event
-from gis_service.errors import InvalidInput, NotFound, OutsideServiceArea, Unprocessable
+from gis_service.errors import InvalidInput, NotFound, Unprocessable
 from gis_service.geocode import GeocodeIndex
 from gis_service.notify.outbox import enqueue
 from gis_service.redaction import search_text
@@ -135,21 +135,7 @@ class _Located:
     province_id: int
 
 
-def outside_detail(snap: Snap) -> str:
-    """Vietnamese first: the province (and ward) of a point outside the service area."""
-    province, ward = snap.outside_province, snap.outside_ward
-    if province is None:
-        return ("vị trí nằm ngoài địa bàn Thành phố Huế / the location is outside the service "
-                "area (Thành phố Huế)")
-    where = f"{ward.name} ({ward.code}), " if ward is not None else ""
-    return (f"vị trí thuộc {where}{province.name} ({province.code}), ngoài địa bàn Thành phố "
-            f"Huế / the location lies in {where}{province.name} (code {province.code}), "
-            "outside the service area (Thành phố Huế)")
-
-
 def _located(generation_id: int, snap: Snap, location_field: str) -> _Located:
-    if snap.match == "outside_service_area":
-        raise OutsideServiceArea(outside_detail(snap), field=location_field)
     if snap.match == "outside" or snap.commune is None or snap.province is None:
         raise Unprocessable("the location is outside the service area (Thành phố Huế)",
                             field=location_field)

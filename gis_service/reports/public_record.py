@@ -69,32 +69,16 @@ class PublicTextEdit:
 
 def public_description(record: ReportRecord) -> str:
     """The description anyone may read: hidden, edited or the original, always redacted."""
-    return public_description_of(record.description, record.public_description,
-                                 hidden=record.public_text_hidden)
+    if record.public_text_hidden:
+        return HIDDEN
+    chosen = record.public_description if record.public_description is not None else record.description
+    return redact_text(chosen)
 
 
 def public_address(record: ReportRecord) -> str | None:
-    return public_address_of(record.address, record.public_address,
-                             hidden=record.public_text_hidden)
-
-
-def public_description_of(description: str, edited: str | None, *, hidden: bool) -> str:
-    """:func:`public_description` from the columns themselves (for callers without a
-    record, e.g. the OGC API's pages built by PostgreSQL).
-
-    >>> public_description_of("gọi 0905 123 456", None, hidden=False)
-    'gọi [số điện thoại]'
-    """
-    if hidden:
-        return HIDDEN
-    return redact_text(edited if edited is not None else description)
-
-
-def public_address_of(address: str | None, edited: str | None, *, hidden: bool) -> str | None:
-    """:func:`public_address` from the columns themselves."""
-    if hidden:
+    if record.public_text_hidden:
         return None
-    return redact(edited if edited is not None else address)
+    return redact(record.public_address if record.public_address is not None else record.address)
 
 
 def _events_query(report_ids: Sequence[int]) -> Select[Any]:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     Text,
-    bindparam,
     case,
     column,
     func,
@@ -82,9 +81,8 @@ def _raise_for_point(points: Sequence[LonLat], index: int) -> None:
 
 # Binary COPY rows as numpy records (big-endian, no padding): a field count, then a length
 # before each field. Input (idx int4, lon float8, lat float8); output (idx, commune_id,
-# district_id, province_id int4, match int2, distance_m float8, outside_ward_id,
-# outside_province_id int4) with NULLs replaced (ids by 0, distance by NaN) so every row has
-# the same width and numpy reads them all at once.
+# district_id, province_id int4, match int2, distance_m float8) with NULLs replaced (ids by
+# 0, distance by NaN) so every row has the same width and numpy reads them all at once.
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_HEADER = _COPY_SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _COPY_TRAILER = b"\xff\xff"
@@ -93,8 +91,7 @@ _IN_ROW = np.dtype([("fields", ">i2"), ("n0", ">i4"), ("idx", ">i4"), ("n1", ">i
 _OUT_ROW = np.dtype([("fields", ">i2"), ("n0", ">i4"), ("idx", ">i4"), ("n1", ">i4"),
                      ("commune", ">i4"), ("n2", ">i4"), ("district", ">i4"), ("n3", ">i4"),
                      ("province", ">i4"), ("n4", ">i4"), ("match", ">i2"), ("n5", ">i4"),
-                     ("distance", ">f8"), ("n6", ">i4"), ("outside_ward", ">i4"), ("n7", ">i4"),
-                     ("outside_province", ">i4")])
+                     ("distance", ">f8")])
 _MATCH_CODES = {name: code for code, name in enumerate(MATCHES)}
 #: Batches up to this size are snapped point by point with snap_point's prepared statement.
 SMALL_BATCH = 8
@@ -121,9 +118,9 @@ def _copy_out_rows(data: bytes, count: int) -> np.ndarray:
     if len(body) != count * _OUT_ROW.itemsize or not data.endswith(_COPY_TRAILER):
         raise RuntimeError("unexpected COPY output: wrong length")
     rows = np.frombuffer(body, dtype=_OUT_ROW)
-    widths = (8, 4, 4, 4, 4, 2, 8, 4, 4)
-    if any((rows[f] != w).any() for f, w in zip(
-            ("fields", "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"), widths, strict=True)):
+    widths = (6, 4, 4, 4, 4, 2, 8)
+    if any((rows[f] != w).any() for f, w in zip(("fields", "n0", "n1", "n2", "n3", "n4", "n5"),
+                                                 widths, strict=True)):
         raise RuntimeError("unexpected COPY output: NULL or mistyped field")
     return rows
 
@@ -142,8 +139,6 @@ def _output_query(points: FromClause, generation_id: int, tolerance_m: float) ->
         func.coalesce(snapped.c.province_id, const(0, Integer)),
         sql_cast(match_code, SmallInteger),
         func.coalesce(snapped.c.distance_m, literal_column("'NaN'::float8", Float)),
-        func.coalesce(snapped.c.outside_ward_id, const(0, Integer)),
-        func.coalesce(snapped.c.outside_province_id, const(0, Integer)),
     )
 
 
@@ -191,36 +186,10 @@ def _run_bulk(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id:
     return _copy_out_rows(data, len(lon))
 
 
-# --- On a read replica: no temporary table (a hot standby refuses them), the points bound as
-# three arrays and unnested, the answer fetched as rows. Batches reach 10,000 points, where
-# this costs a few milliseconds more than COPY; the bulk importer never runs on a replica.
-_FETCHED_ROW = np.dtype([("idx", "i4"), ("commune", "i4"), ("district", "i4"),
-                         ("province", "i4"), ("match", "i2"), ("distance", "f8"),
-                         ("outside_ward", "i4"), ("outside_province", "i4")])
-
-
-def _run_on_standby(conn: Connection, lon: np.ndarray, lat: np.ndarray, generation_id: int,
-                    tolerance_m: float) -> np.ndarray:
-    """:func:`_run_bulk`'s answer without writing anything: for a hot standby."""
-    points = func.unnest(
-        bindparam("idx", type_=postgresql.ARRAY(Integer)),
-        bindparam("lon", type_=postgresql.ARRAY(Float)),
-        bindparam("lat", type_=postgresql.ARRAY(Float)),
-    ).table_valued("idx", "lon", "lat").render_derived(name="points")
-    fetched = conn.execute(_output_query(points, generation_id, tolerance_m), {
-        "idx": list(range(len(lon))), "lon": lon.tolist(), "lat": lat.tolist()}).all()
-    return np.array([tuple(row) for row in fetched], dtype=_FETCHED_ROW)
-
-
-def _in_recovery(conn: Connection) -> bool:
-    return bool(conn.execute(select(func.pg_is_in_recovery())).scalar_one())
-
-
 def _snaps_from_rows(conn: Connection, code: str, rows: np.ndarray, count: int) -> list[Snap]:
     """Snap objects in input order; points inside the same commune share one (frozen) Snap."""
     units = unit_refs(conn, np.unique(np.concatenate(
-        [rows["commune"], rows["district"], rows["province"], rows["outside_ward"],
-         rows["outside_province"]])).tolist())
+        [rows["commune"], rows["district"], rows["province"]])).tolist())
 
     def snap(match: Match, distance: float | None, commune: int, district: int,
              province: int) -> Snap:
@@ -244,11 +213,6 @@ def _snaps_from_rows(conn: Connection, code: str, rows: np.ndarray, count: int) 
         near["district"].tolist(), near["province"].tolist(), strict=True,
     ):
         result[idx] = snap("nearest", distance, commune, district, province)
-    elsewhere = rows[match == _MATCH_CODES["outside_service_area"]]
-    for idx, ward, province in zip(elsewhere["idx"].tolist(), elsewhere["outside_ward"].tolist(),
-                                   elsewhere["outside_province"].tolist(), strict=True):
-        result[idx] = Snap(code, "outside_service_area", None, None, None, None,
-                           units.get(ward), units.get(province))
     return cast(list[Snap], result.tolist())
 
 
@@ -278,8 +242,7 @@ def snap_points(
     if len(points) <= SMALL_BATCH:
         return [snap_one(conn, "code", lon=x, lat=y, tolerance_m=tolerance, generation_code=gen.code)
                 for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
-    run = _run_on_standby if _in_recovery(conn) else _run_bulk
-    rows = run(conn, lon, lat, gen.id, tolerance)
+    rows = _run_bulk(conn, lon, lat, gen.id, tolerance)
     if not np.array_equal(np.sort(rows["idx"]), np.arange(len(points))):
         raise RuntimeError("the snapping query did not answer every point exactly once")
     return _snaps_from_rows(conn, gen.code, rows, len(points))

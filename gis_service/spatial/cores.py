@@ -202,17 +202,14 @@ class CommuneCores:
 def read_cores(conn: Connection) -> CommuneCores | None:
     """Cut the cores from the boundaries ``conn`` sees; None if they changed while being read."""
     revision = current_revision()
-    # Reference generations (Vietnam's wards) are never snapped to: no cores for them.
-    service = generation.c.kind == "service"
     generations = conn.execute(select(
         revision, generation.c.id, generation.c.code, generation.c.description,
         generation.c.valid_from, generation.c.valid_to, generation.c.status,
-    ).select_from(generation).where(service)).all()
+    ).select_from(generation)).all()
     communes = conn.execute(
         select(revision, admin_unit.c.id, admin_unit.c.generation_id,
                admin_unit.c.geom.ST_AsBinary())
-        .where(admin_unit.c.level == "commune",
-               admin_unit.c.generation_id.in_(select(generation.c.id).where(service)))
+        .where(admin_unit.c.level == "commune")
         .order_by(admin_unit.c.id)
     ).all()
     revisions = {row[0] for row in (*generations, *communes)}

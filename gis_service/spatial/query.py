@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     FromClause,
-    Integer,
     Select,
     SmallInteger,
     Subquery,
@@ -20,7 +19,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     select,
     union_all,
 )
@@ -29,7 +27,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Float
 
 from gis_service.db.schema import admin_unit, admin_unit_part
-from gis_service.spatial import service_area
 from gis_service.spatial.grid import (
     COMMUNE,
     DISTRICT,
@@ -120,8 +117,7 @@ def _deepest(located: FromClause, generation_id: ColumnElement[Any]) -> Select[A
         .lateral("deepest")
     )
     return (
-        select(located.c.idx, winner.c.unit_id, INSIDE.label("match"), ZERO.label("distance_m"),
-               NO_UNIT.label("outside_unit_id"))
+        select(located.c.idx, winner.c.unit_id, INSIDE.label("match"), ZERO.label("distance_m"))
         .select_from(located.join(winner, TRUE))
         .where(located.c.low != located.c.high)
     )
@@ -129,9 +125,7 @@ def _deepest(located: FromClause, generation_id: ColumnElement[Any]) -> Select[A
 
 def nearest_rule(located: FromClause, generation_id: ColumnElement[Any],
              tolerance_m: ColumnElement[Any]) -> Select[Any]:
-    """Points in no commune: the nearest within the tolerance (metres on geography), or none;
-    ``outside_service_area`` when the reference boundaries put the point in another province,
-    and none across the land border (see :mod:`gis_service.spatial.service_area`)."""
+    """Points in no commune: the nearest within the tolerance (metres on geography), or none."""
     # Taken in grid-cell order: consecutive points then mostly meet the same pieces, which
     # PostGIS's per-call geometry caches reward (measured: this branch ran ~20% faster).
     misses = (
@@ -144,31 +138,25 @@ def nearest_rule(located: FromClause, generation_id: ColumnElement[Any],
     part = admin_unit_part.alias("near_part")
     unit = admin_unit.alias("near_unit")
     distance = func.ST_Distance(part.c.geog, sql_cast(point, GEOGRAPHY))
-    where = service_area.context(misses, generation_id, tolerance_m)
     nearest = (
         select(part.c.unit_id, distance.label("distance_m"))
         .join(unit, unit.c.id == part.c.unit_id)
-        .where(piece_near(part, generation_id, point, prefilter_radius_deg(misses.c.lat, tolerance_m)),
-               ~where.barred, ~and_(where.other, where.covered))
+        .where(piece_near(part, generation_id, point, prefilter_radius_deg(misses.c.lat, tolerance_m)))
         .order_by(millimetres(distance), unit.c.code)
         .limit(ONE)
         .lateral("nearest")
     )
     # The tolerance is applied to the one nearest piece, so each distance is computed once.
     within = nearest.c.distance_m <= tolerance_m
-    elsewhere = service_area.elsewhere(where, case((within, nearest.c.distance_m)))
     return select(
         misses.c.idx,
-        case((and_(within, ~elsewhere), nearest.c.unit_id)).label("unit_id"),
-        case((elsewhere, const(service_area.OUTSIDE_SERVICE_AREA, Text)),
-             (within, const("nearest", Text)), else_=const("outside", Text)).label("match"),
-        case((and_(within, ~elsewhere), nearest.c.distance_m)).label("distance_m"),
-        case((elsewhere, where.other_unit_id)).label("outside_unit_id"),
-    ).select_from(where.joined.outerjoin(nearest, TRUE))
+        case((within, nearest.c.unit_id)).label("unit_id"),
+        case((within, const("nearest", Text)), else_=const("outside", Text)).label("match"),
+        case((within, nearest.c.distance_m)).label("distance_m"),
+    ).select_from(misses.outerjoin(nearest, TRUE))
 
 
 RELATIVES = ("commune", "parent", "grandparent")
-NO_UNIT = sql_cast(literal_column("NULL"), Integer)
 
 
 @dataclass(frozen=True)
@@ -178,9 +166,6 @@ class Snapped:
     picked: Subquery
     chain: Subquery
     joined: FromClause
-    #: The reference ward and province of a point ``outside_service_area`` (else NULL).
-    outside_ward_id: ColumnElement[Any]
-    outside_province_id: ColumnElement[Any]
 
 
 def _parent_chain(generation_id: ColumnElement[Any]) -> Subquery:
@@ -221,17 +206,14 @@ def snapped_from(points: FromClause, generation_id: ColumnElement[Any],
     located = _located(points, generation_id).cte("located")
     single = (
         select(located.c.idx, located.c.low.label("unit_id"), INSIDE.label("match"),
-               ZERO.label("distance_m"), NO_UNIT.label("outside_unit_id"))
+               ZERO.label("distance_m"))
         .where(located.c.low == located.c.high)
     )
     picked = union_all(
         single, _deepest(located, generation_id), nearest_rule(located, generation_id, tolerance_m)
     ).subquery("picked")
     chain = _parent_chain(generation_id)
-    joined, ward_id, province_id = service_area.with_outside_units(
-        picked.outerjoin(chain, chain.c.commune_id == picked.c.unit_id),
-        picked.c.outside_unit_id, "outside")
-    return Snapped(picked, chain, joined, ward_id, province_id)
+    return Snapped(picked, chain, picked.outerjoin(chain, chain.c.commune_id == picked.c.unit_id))
 
 
 def _snap_query(points: FromClause, generation_id: ColumnElement[Any],
@@ -244,8 +226,6 @@ def _snap_query(points: FromClause, generation_id: ColumnElement[Any],
         snapped.chain.c.province_id,
         snapped.picked.c.match,
         snapped.picked.c.distance_m,
-        snapped.outside_ward_id.label("outside_ward_id"),
-        snapped.outside_province_id.label("outside_province_id"),
     ).select_from(snapped.joined)
 
 
@@ -253,16 +233,14 @@ def snap_select(points: FromClause, generation_id: int, tolerance_m: float) -> S
     """The snapping query over ``points``: any selectable with columns ``(idx, lon, lat)``.
 
     Yields one row per input row: ``(idx, commune_id, district_id, province_id, match,
-    distance_m, outside_ward_id, outside_province_id)`` (the last two: the reference ward and
-    province of a point ``outside_service_area``); ``idx`` must be unique, ``lon``/``lat``
-    already validated (see :func:`gis_service.coords.lonlat`). Bulk imports select from it
-    into their own tables.
+    distance_m)``; ``idx`` must be unique, ``lon``/``lat`` already validated (see
+    :func:`gis_service.coords.lonlat`). Bulk imports select from it into their own tables.
 
     >>> from sqlalchemy import column, table
     >>> staged = table("report_stage", column("idx"), column("lon"), column("lat"))
     >>> query = snap_select(staged, generation_id=1, tolerance_m=2000.0)
-    >>> [c.name for c in query.selected_columns][4:]
-    ['match', 'distance_m', 'outside_ward_id', 'outside_province_id']
+    >>> [c.name for c in query.selected_columns]
+    ['idx', 'commune_id', 'district_id', 'province_id', 'match', 'distance_m']
     """
     return _snap_query(points, literal(generation_id, SmallInteger), literal(tolerance_m, Float))
 

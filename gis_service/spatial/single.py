@@ -89,13 +89,8 @@ def _single_snap(row: Sequence[Any]) -> Snap:
         for i in range(5, 5 + 3 * width, width)
     )
     by_id = {unit.id: unit for unit in (parent, grandparent) if unit is not None}
-    start = 5 + 3 * width
-    outside_ward, outside_province = (
-        UnitRef(*row[i:i + width]) if len(row) > i and row[i] is not None else None
-        for i in range(start, start + 2 * width, width)
-    )
     return Snap(code, cast(Match, match), distance_m, commune,
-                by_id.get(district_id), by_id.get(province_id), outside_ward, outside_province)
+                by_id.get(district_id), by_id.get(province_id))
 
 
 def snap_point(
@@ -175,8 +170,6 @@ def _nearest_snap(conn: Connection, kind: str, params: dict[str, Any], code: str
     """The revision and :func:`nearest_statement`'s answer (None if its commune's units are
     not cached under that revision yet)."""
     revision, commune_id, match, distance_m = _single_rows(conn, kind, params, "nearest")[0]
-    if match == "outside_service_area":
-        return revision, None  # the full statement names the other province's units
     if commune_id is None:
         return revision, Snap(code, "outside", None, None, None, None)
     inside = _INSIDE_SNAPS.get(revision, commune_id)

@@ -76,15 +76,12 @@ def single_statement(kind: str) -> Select[Any]:
     ``kind`` says how the generation is chosen ("code", "at" or "active"); the parameters are
     lon, lat, tolerance_m and, by kind, generation_code or at. Its columns: generation,
     match, distance_m, district_id, province_id, then id, code, name, unit_type, level,
-    setting, approximate of the commune, its parent and its grandparent, then the same of the
-    outside ward and outside province (a point ``outside_service_area``; else NULLs).
+    setting, approximate of the commune, its parent and its grandparent.
     """
     condition = generation_condition(kind)
     snapped = snapped_from(bound_point(), chosen_generation_id(kind),
                        bindparam("tolerance_m", type_=Float))
     units = [snapped.chain.c[f"{name}_{c.name}"] for name in RELATIVES for c in UNIT_COLUMNS]
-    ward, province = admin_unit.alias("out_ward"), admin_unit.alias("out_province")
-    outside = [unit.c[c.name] for unit in (ward, province) for c in UNIT_COLUMNS]
     return select(
         select(generation.c.code).where(condition).scalar_subquery().label("generation"),
         snapped.picked.c.match,
@@ -92,10 +89,7 @@ def single_statement(kind: str) -> Select[Any]:
         snapped.chain.c.district_id,
         snapped.chain.c.province_id,
         *units,
-        *outside,
-    ).select_from(snapped.joined
-                  .outerjoin(ward, ward.c.id == snapped.outside_ward_id)
-                  .outerjoin(province, province.c.id == snapped.outside_province_id))
+    ).select_from(snapped.joined)
 
 
 def covering_statement(kind: str, *, ids_only: bool = False) -> Select[Any]:
@@ -139,7 +133,7 @@ def nearest_statement(kind: str) -> Select[Any]:
     The rule of :func:`nearest_rule` over one point, without the covering step the full statement
     starts with (snap_point runs this only for points its commune cores show to lie in no
     commune). Columns: the boundary revision, the commune's id (NULL when outside), match
-    ("nearest", "outside" or "outside_service_area") and distance_m.
+    ("nearest" or "outside") and distance_m.
     """
     point = bound_point(sql_cast(literal_column("NULL"), Integer).label("low"))
     near = nearest_rule(point, sql_cast(chosen_generation_id(kind), SmallInteger),

@@ -9,10 +9,8 @@ from typing import Literal
 from gis_service.errors import InvalidInput
 from gis_service.unit_ref import UnitRef
 
-Match = Literal["inside", "nearest", "outside", "outside_service_area"]
-#: ``outside_service_area``: in another province of Vietnam, named by the reference boundaries
-#: (see :mod:`gis_service.spatial.service_area`); ``outside``: nowhere the service knows of.
-MATCHES: tuple[Match, ...] = ("inside", "nearest", "outside", "outside_service_area")
+Match = Literal["inside", "nearest", "outside"]
+MATCHES: tuple[Match, ...] = ("inside", "nearest", "outside")
 
 DEFAULT_TOLERANCE_M = 2000.0
 #: Larger tolerances would turn "nearest" into "anywhere in the country".
@@ -24,10 +22,7 @@ class Snap:
     """Where a point falls in one generation.
 
     ``distance_m`` is 0.0 when inside, the distance to the commune when nearest, None when
-    outside. ``district`` is None in two-level generations (and when outside). A point
-    ``outside_service_area`` has no commune, district or province of the generation, but
-    ``outside_province`` (and, when the reference wards are loaded, ``outside_ward``): the
-    reference units of the other province it lies in.
+    outside. ``district`` is None in two-level generations (and when outside).
     """
 
     generation: str
@@ -36,8 +31,6 @@ class Snap:
     commune: UnitRef | None
     district: UnitRef | None
     province: UnitRef | None
-    outside_ward: UnitRef | None = None
-    outside_province: UnitRef | None = None
 
 
 

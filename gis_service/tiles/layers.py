@@ -93,4 +93,5 @@ def find_layer(conn: Connection, layer_id: str, versions: DataVersion | None = N
     for layer in all_layers(conn, versions):
         if layer.id == layer_id:
             return layer
-    raise NotFound(f"no tile layer {layer_id[:80]!r}", field="layer")
+    raise NotFound(f"không có lớp {layer_id[:80]!r} · no tile layer {layer_id[:80]!r}",
+                   field="layer")

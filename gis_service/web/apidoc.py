@@ -16,7 +16,6 @@ from apispec import BasePlugin
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser
 
-from gis_service.web.i18n import without_lang
 from gis_service.web.problems import PROBLEM_JSON
 from gis_service.web.schemas import ProblemSchema
 
@@ -37,10 +36,6 @@ class _Parser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {  # noqa: RUF012  # webargs declares it an instance dict
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
         "query": RAISE, "querystring": RAISE}
-
-    def load_querystring(self, req: Any, schema: Any) -> Any:
-        # ``lang`` chooses the language of the answer (web.i18n), on every operation.
-        return self._makeproxy(without_lang(req.args), schema)
 
 
 class ApiBlueprint(flask_smorest.Blueprint):

@@ -5,19 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask import typing as ft
 from flask_smorest import Api
 from sqlalchemy import Engine
 
 from gis_service.config import Settings
-from gis_service.db.engine import database_url, make_engine, read_database_url
-from gis_service.db.lag import ReplicaMonitor
+from gis_service.db.engine import database_url, make_engine
 from gis_service.geocode import IndexCache
 from gis_service.geocode.streets import load_streets
-from gis_service.web import cors, i18n, inbound, problems, read_routing
+from gis_service.web import cors, i18n, inbound, problems
 from gis_service.web.apidoc import CommonErrors, status_responses
 from gis_service.web.assets import swagger_assets
-from gis_service.web.console_page import blp as console_page_blp
 from gis_service.web.coverage import blp as coverage_blp
 from gis_service.web.deliveries import blp as deliveries_blp
 from gis_service.web.geocode import blp as geocode_blp
@@ -71,13 +68,6 @@ class ProblemApi(Api):
             self.spec.components.response(name, response, lazy=True)
 
 
-class GisFlask(Flask):
-    """Flask, with a read whose replica connection broke answered again by the primary."""
-
-    def dispatch_request(self) -> ft.ResponseReturnValue:
-        return read_routing.with_primary_fallback(super().dispatch_request)
-
-
 def _config(settings: Settings) -> dict[str, object]:
     return {
         "API_TITLE": "gis-service",
@@ -92,35 +82,15 @@ def _config(settings: Settings) -> dict[str, object]:
     }
 
 
-def _read_router(settings: Settings, engine: Engine,
-                 read_engine: Engine | None) -> read_routing.ReadRouter:
-    if read_engine is None:
-        return read_routing.ReadRouter(engine)
-    monitor = ReplicaMonitor(engine, read_engine, max_lag_ms=settings.replica_max_lag_ms)
-    return read_routing.ReadRouter(engine, read_engine, monitor)
-
-
-def _engines(settings: Settings) -> tuple[Engine, Engine | None]:
-    engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
-    read_url = read_database_url(settings)
-    if read_url is None:
-        return engine, None
-    return engine, make_engine(read_url, settings, pool_size=settings.db_pool_size,
-                               application_name=read_routing.READ_APPLICATION_NAME)
-
-
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               read_engine: Engine | None = None) -> Flask:
-    """Build the app. Tests pass their own engine (and a replica's, or none); gunicorn workers
-    build theirs from the settings (``DATABASE_READ_URL`` or the embedded replica)."""
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the app. Tests pass their own engine; gunicorn workers build theirs."""
     settings = settings or Settings.from_env()
-    app = GisFlask("gis_service")
+    app = Flask("gis_service")
     app.config.update(_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if engine is None:
-        engine, read_engine = _engines(settings)
+        engine = make_engine(database_url(settings), settings, pool_size=settings.db_pool_size)
     app.extensions[EXTENSION_KEY] = Services(settings=settings, engine=engine,
-                                             reads=_read_router(settings, engine, read_engine),
                                              geocode_index=IndexCache(
                                                  streets=load_streets(settings.data_root)))
 
@@ -136,10 +106,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(ogc_blp)
     app.register_blueprint(tiles_blp)
     app.register_blueprint(scorecard_page_blp)
-    app.register_blueprint(console_page_blp)
     i18n.init_app(app)
     cors.register(app)
     app.before_request(inbound.check_query_and_path)
-    app.before_request(i18n.check_lang)
     problems.register(app)
     return app

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from gis_service.web.problems import PROBLEM_JSON, RETRY_AFTER_S
 from gis_service.web.schemas import HealthSchema, LivenessSchema, ProblemSchema
-from gis_service.web.services import primary_connection, services
+from gis_service.web.services import connection, services
 
 blp = Blueprint("health", __name__, description="Service health")
 
@@ -18,10 +18,8 @@ blp = Blueprint("health", __name__, description="Service health")
                   "database is unreachable (a problem); both with Retry-After")
 @blp.doc(responses={503: {"content": {PROBLEM_JSON: {"schema": ProblemSchema}}}})
 def healthz() -> Response:
-    """The primary's check (cached up to a second) and the replica's last observation."""
-    report = services().health.get(primary_connection)
-    replica = services().reads.replica_status()
-    response = jsonify({**report.to_dict(), "replica": replica.to_dict()})
+    report = services().health.get(connection)
+    response = jsonify(report.to_dict())
     if not report.healthy:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_S)

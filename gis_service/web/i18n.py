@@ -1,13 +1,8 @@
 """Languages: Vietnamese and English through Flask-Babel's gettext catalogues.
 
-The locale of a request is its ``lang`` query parameter (``vi`` or ``en``; on Open311 also
-its own ``locale``, ``vi``, ``vi_VN``, ``en-US``…), else the best match of its
-``Accept-Language`` header, else Vietnamese on pages (the map and scorecard pages) and English
-on the JSON API, Open311 and OGC (their callers are programs, written against English messages
-before the translations existed; a program that wants Vietnamese asks for it, a resident's
-browser asks through ``Accept-Language``). ``lang`` is accepted by every operation, so it never
-trips the unknown-parameter 400; a value other than ``vi`` or ``en``, or ``lang`` given twice,
-is a 400 naming it.
+The locale of a request is its ``lang`` query parameter (``vi`` or ``en``), else the best
+match of its ``Accept-Language`` header, else Vietnamese on pages (the map and scorecard pages)
+and English on the JSON API (whose callers are programs that predate the translations).
 Catalogues live in ``gis_service/translations/<locale>/LC_MESSAGES/messages.po``; the
 compiled ``.mo`` files are not kept in git: ``./manage`` compiles them, and :func:`init_app`
 compiles any that are missing or older than their ``.po`` (an install without ``./manage``).
@@ -26,60 +21,31 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
 from flask_babel import Babel, format_datetime, format_decimal, get_locale
-from werkzeug.datastructures import MultiDict
 
-from gis_service.errors import InvalidInput
 from gis_service.reports.calendar import TIMEZONE
 
 LOCALES = ("vi", "en")
-#: The query parameter every operation takes to choose the language.
-LANG_PARAMETER = "lang"
 PAGE_LOCALE, API_LOCALE = "vi", "en"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 #: Blueprints whose answers are pages for people (Vietnamese unless asked otherwise).
-PAGE_BLUEPRINTS = frozenset({"maps", "scorecard_pages", "console_pages"})
+PAGE_BLUEPRINTS = frozenset({"maps", "scorecard_pages"})
 #: Vietnamese writes dates day first; English keeps the ISO order.
 _DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
 log = logging.getLogger(__name__)
 
 
-def _asked() -> str | None:
-    """``lang``, else Open311's ``locale`` (its language part) on Open311's routes."""
-    try:
-        asked = request.args.get(LANG_PARAMETER)
-        if asked is None and request.blueprint == "open311":
-            asked = (request.args.get("locale") or "")[:2].lower() or None
-    except UnicodeDecodeError:  # a query string that is not UTF-8: its 400 is being rendered
-        asked = None
-    return asked
-
-
 def select_locale() -> str:
     """``lang`` if it names a locale we have, else ``Accept-Language``, else by audience."""
-    asked = _asked()
+    try:
+        asked = request.args.get("lang")
+    except UnicodeDecodeError:  # a query string that is not UTF-8: its 400 is being rendered
+        asked = None
     if asked in LOCALES:
         return asked
     best = request.accept_languages.best_match(LOCALES)
     if best:
         return str(best)
     return PAGE_LOCALE if request.blueprint in PAGE_BLUEPRINTS else API_LOCALE
-
-
-def check_lang() -> None:
-    """Refuse a ``lang`` that names no locale of ours, or is given twice (``before_request``)."""
-    given = request.args.getlist(LANG_PARAMETER)
-    if len(given) > 1 or (given and given[0] not in LOCALES):
-        raise InvalidInput(f"{LANG_PARAMETER} must be one of {', '.join(LOCALES)}",
-                           field=LANG_PARAMETER)
-
-
-def without_lang(args: MultiDict[str, str]) -> MultiDict[str, str]:
-    """The query without ``lang``: it chooses the language, it is no argument of the operation.
-
-    >>> without_lang(MultiDict([("lang", "vi"), ("res", "9")]))
-    MultiDict([('res', '9')])
-    """
-    return MultiDict([(k, v) for k, v in args.items(multi=True) if k != LANG_PARAMETER])
 
 
 def compile_catalogues(root: Path = TRANSLATIONS) -> list[Path]:

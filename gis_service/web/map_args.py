@@ -14,19 +14,15 @@ from werkzeug.datastructures import MultiDict
 from gis_service.analysis.selection import as_instant
 from gis_service.maps.coverage import CoverageFilters
 from gis_service.maps.hotspots import DEFAULT_RESOLUTION, HotspotFilters
-from gis_service.tiled_maps.cells import CellFilters
 from gis_service.web.coverage import CoverageArgs
-from gis_service.web.i18n import without_lang
-from gis_service.web.schemas import EmergingArgs, HotspotArgs
+from gis_service.web.schemas import HotspotArgs
 
 
 class _FormParser(FlaskParser):
     """The pages' own forms send every field, empty ones too: an empty value is no value."""
 
     def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
-        # ``lang`` chooses the page's language (web.i18n), it is no argument of the map.
-        given = MultiDict([(key, value) for key, value in without_lang(req.args).items(multi=True)
-                           if value])
+        given = MultiDict([(key, value) for key, value in req.args.items(multi=True) if value])
         return self._makeproxy(given, schema)
 
 
@@ -91,55 +87,3 @@ def coverage_filters(args: dict[str, Any]) -> CoverageFilters:
                            end=args.get("to"), attribution=args["attribution"],
                            categories=tuple(categories) if categories else None,
                            model=args["model"])
-
-
-def _lang() -> fields.String:
-    return fields.String(validate=validate.OneOf(["vi", "en"]),
-                         metadata={"description": "the page's language (vi, the default, or en)"})
-
-
-class TiledHotspotArgs(HotspotArgs):
-    """/v1/hotspots' filters (the same checks) and the page's language; res up to 10 (the
-    cells come as tiles, so the page stays light at every resolution). The permutation
-    tuning is the API's only: the page would not show it, so it refuses it."""
-
-    class Meta(HotspotArgs.Meta):
-        exclude = ("format", "permutations", "seed")
-
-    lang = _lang()
-
-
-class TiledEmergingArgs(EmergingArgs):
-    """/v1/hotspots/emerging's filters and the page's language."""
-
-    class Meta(HotspotArgs.Meta):
-        exclude = ("format", "permutations", "seed")
-
-    lang = _lang()
-
-
-class TiledCoverageArgs(CoverageMapArgs):
-    class Meta:
-        exclude = ("format",)
-        unknown = ma.RAISE
-
-    lang = _lang()
-
-
-class TiledBoundariesArgs(BoundariesMapArgs):
-    class Meta:
-        unknown = ma.RAISE
-
-    lang = _lang()
-
-
-def cell_filters(kind: str, args: dict[str, Any]) -> CellFilters:
-    """The page's (or its tiles') parsed query as the cell layer's filters."""
-    categories = args.get("category")
-    return CellFilters(kind=kind, resolution=args["res"], k=args["k"], weights=args["weights"],
-                       measure=args["measure"], inference=args["inference"],
-                       min_count=args["min_count"],
-                       categories=tuple(categories) if categories else None,
-                       channel=args.get("channel"), status=args.get("status"),
-                       start=args.get("from_"), end=args.get("to"),
-                       period=args.get("period", "month"))

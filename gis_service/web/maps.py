@@ -1,10 +1,8 @@
 """The map pages (/maps/...) and the scripts and stylesheets they load (/assets/maps/...).
 
-Views hand the request to web.map_pages (parameters, a page model of gis_service.tiled_maps,
-the template; a bad parameter is shown on the page with its form); the large layers come as
-vector tiles (/tiles, and /maps/{hotspots,emerging}/tiles for the page's own cells). The
-pages load nothing from outside the app and run no inline script: a Content-Security-Policy
-tells the browser so too (tiles excepted, when configured).
+Views parse the query string (web.map_args: a 400 problem names a bad field), call one map
+builder from gis_service.maps and return its HTML. The pages load nothing from outside the app: a
+Content-Security-Policy tells the browser so too (tiles excepted, when configured).
 """
 
 from __future__ import annotations
@@ -12,26 +10,28 @@ from __future__ import annotations
 import html
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, send_from_directory, url_for
+import folium
+from flask import Blueprint, Response, request, send_from_directory, url_for
 from werkzeug.exceptions import NotFound
 
+from gis_service.maps import MapOptions, boundaries_map, coverage_map, hotspot_map, map_html
 from gis_service.maps.assets import (
     ASSET_ROOT,
     ASSETS_URL,
-    OWN_PREFIX,
-    OWN_ROOT,
     ROTATE_CSS,
     is_servable,
+    require_installed,
     rotate_css,
 )
-from gis_service.web import map_pages
 from gis_service.web.map_args import (
-    TiledBoundariesArgs,
-    TiledCoverageArgs,
-    TiledEmergingArgs,
-    TiledHotspotArgs,
+    BoundariesMapArgs,
+    CoverageMapArgs,
+    HotspotMapArgs,
+    coverage_filters,
+    hotspot_filters,
+    query_args,
 )
-from gis_service.web.services import services
+from gis_service.web.services import connection, services
 
 blp = Blueprint("maps", __name__)
 
@@ -39,27 +39,30 @@ blp = Blueprint("maps", __name__)
 ASSET_MAX_AGE_S = 86400
 
 
+def _options() -> MapOptions:
+    return MapOptions.from_settings(services().settings,
+                                    assets_url=request.script_root + ASSETS_URL)
+
+
 def page_policy(tiles_url: str) -> str:
     """Only this app's own scripts, styles, fonts and images (and the tile server's images)."""
     tiles = urlsplit(tiles_url)
     tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.netloc else ""
-    return ("default-src 'self'; script-src 'self'; "
+    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
             "style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
             f"img-src 'self' data:{tile_origin}; connect-src 'self'; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
 
 
-def _with_policy(response: Response) -> Response:
+def _page(fmap: folium.Map) -> Response:
+    response = Response(map_html(fmap), mimetype="text/html")
     response.headers["Content-Security-Policy"] = page_policy(services().settings.tiles_url)
     return response
 
 
 _INDEX = [
     ("maps.hotspots", "Hot spots",
-     "Getis-Ord Gi* hot and cold spots of reports on H3 cells, excess over residents or raw "
-     "counts"),
-    ("maps.emerging", "Emerging hot spots",
-     "ESRI's emerging hot spot patterns: each week or month tested, then a trend per cell"),
+     "Getis-Ord Gi* hot and cold spots of reports on H3 cells, a layer per category"),
     ("maps.coverage", "Coverage",
      "reports per 1,000 residents by commune, urban and rural, under-reporting flagged"),
     ("maps.boundaries", "Boundaries", "the communes of a generation, urban and rural"),
@@ -85,40 +88,32 @@ def index() -> Response:
 
 @blp.get("/maps/hotspots")
 def hotspots() -> Response:
-    """Hot spots (?res=&k=&weights=&measure=&inference=&min_count=&category=&channel=&status=
-    &from=&to=&lang=, as /v1/hotspots), the cells drawn from tiles."""
-    return _with_policy(map_pages.cell_page("hotspots", TiledHotspotArgs))
-
-
-@blp.get("/maps/emerging")
-def emerging() -> Response:
-    """Emerging hot spots (as /v1/hotspots/emerging, and ?period=week|month)."""
-    return _with_policy(map_pages.cell_page("emerging", TiledEmergingArgs))
-
-
-@blp.get("/maps/<any(hotspots, emerging):kind>/tiles/<int:z>/<int:x>/<int:y>.mvt")
-def cell_tile(kind: str, z: int, x: int, y: int) -> Response:
-    """A tile of the page's cells (layer ``cells``: cell, count, z, class, ward, ward_code)."""
-    schema = TiledHotspotArgs if kind == "hotspots" else TiledEmergingArgs
-    return map_pages.cell_tile_response(kind, schema, z, x, y)
+    """Hot spots (?res=&k=&weights=&category=&channel=&status=&from=&to=, as /v1/hotspots)."""
+    filters = hotspot_filters(query_args(HotspotMapArgs, strict=True))
+    require_installed()
+    with connection() as conn:
+        fmap = hotspot_map(conn, filters, options=_options())
+    return _page(fmap)
 
 
 @blp.get("/maps/coverage")
 def coverage() -> Response:
-    """Coverage of a generation's communes (?generation=&from=&to=&category=&attribution=
-    &model=&lang=, as /v1/coverage)."""
-    return _with_policy(map_pages.coverage_page(TiledCoverageArgs))
+    """Coverage of a generation's communes (?generation=&from=&to=&category=, as /v1/coverage)."""
+    filters = coverage_filters(query_args(CoverageMapArgs))
+    require_installed()
+    with connection() as conn:
+        fmap = coverage_map(conn, filters, options=_options())
+    return _page(fmap)
 
 
 @blp.get("/maps/boundaries")
 def boundaries() -> Response:
-    """Communes of a generation (?generation=, default the active one; &lang=)."""
-    return _with_policy(map_pages.boundaries_page(TiledBoundariesArgs))
-
-
-@blp.after_request
-def _finish(response: Response) -> Response:
-    return map_pages.finish(response)
+    """Communes of a generation (?generation=, default the active one)."""
+    args = query_args(BoundariesMapArgs)
+    require_installed()
+    with connection() as conn:
+        fmap = boundaries_map(conn, args.get("generation"), options=_options())
+    return _page(fmap)
 
 
 @blp.get(f"{ASSETS_URL}/<path:filename>")
@@ -126,9 +121,6 @@ def asset(filename: str) -> Response:
     """A vendored script, stylesheet, font or image (see gis_service.maps.assets)."""
     if filename == ROTATE_CSS:
         return Response(rotate_css(), mimetype="text/css")
-    if filename.startswith(OWN_PREFIX) and is_servable(filename):
-        return send_from_directory(OWN_ROOT, filename.removeprefix(OWN_PREFIX),
-                                   max_age=ASSET_MAX_AGE_S)
     if not is_servable(filename):
         raise NotFound()
     return send_from_directory(ASSET_ROOT, filename, max_age=ASSET_MAX_AGE_S)

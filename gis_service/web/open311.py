@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from flask import Response, request
-from flask_babel import get_locale
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,8 +21,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from gis_service import open311
 from gis_service.errors import GisError, InvalidInput
 from gis_service.open311 import errors, params, render, schema, submit
-from gis_service.web import problem_details, problems
-from gis_service.web import problem_messages as messages
+from gis_service.web import problems
 from gis_service.web.access import presented_key
 from gis_service.web.services import connection, services, transaction
 
@@ -100,11 +98,9 @@ def discovery(fmt: str) -> Response:
 @blp.route(f"/services.{FMT}")
 @blp.doc(**_responses(schema.SERVICES))
 def list_services(fmt: str) -> Response:
-    """The service list: one service per report category, in Vietnamese with ``locale=vi`` (or
-    ``lang=vi``, or ``Accept-Language: vi``), else in English."""
-    vietnamese = str(get_locale() or "en") == "vi"
+    """The service list: one service per report category."""
     with connection() as conn:
-        return _respond("services", open311.list_services(conn, vietnamese=vietnamese), fmt)
+        return _respond("services", open311.list_services(conn), fmt)
 
 
 @blp.route(f"/services/<string:service_code>.{FMT}")
@@ -187,13 +183,12 @@ def _error(error: errors.Open311Error) -> Response:
 
 @blp.errorhandler(GisError)
 def _gis_error(error: GisError) -> Response:
-    return _error(errors.from_gis_error(error, detail=problem_details.translate(error.detail)))
+    return _error(errors.from_gis_error(error))
 
 
 @blp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
-    description = messages.http_detail(error) or error.description or str(error.name)
-    return _error(errors.from_http_status(error.code or 500, description))
+    return _error(errors.from_http_status(error.code or 500, error.description or str(error.name)))
 
 
 @blp.app_errorhandler(NotFound)
@@ -201,8 +196,7 @@ def _no_such_url(error: NotFound) -> Response:
     """A URL under /open311/v2 that matches no route (an unknown format, say) answers in the
     Open311 error format too; every other 404 is a problem."""
     if request.url_rule is None and request.path.startswith(f"{blp.url_prefix}/"):
-        return _error(errors.from_http_status(
-            404, problem_details.translate("no such Open311 resource or format")))
+        return _error(errors.from_http_status(404, "no such Open311 resource or format"))
     return problems.from_http_exception(error)
 
 

@@ -3,8 +3,8 @@
 Titles are fixed per error class (gis_service.errors) or per HTTP status (werkzeug's names),
 so each is marked for translation here once; a title without a translation is sent as it is.
 Generic details (an unreachable database, an unexpected error, werkzeug's stock description
-of a status) are translated too; the field-specific details raised by the domain are
-translated by their templates in :mod:`gis_service.web.problem_details`.
+of a status) are translated too; the field-specific details raised by the domain stay in
+English for now.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ _TITLES = {
     "Data error": lazy_gettext("Data error"),
     "Service unavailable": lazy_gettext("Service unavailable"),
     "Payload too large": lazy_gettext("Payload too large"),
-    "Too many requests": lazy_gettext("Too many requests"),
-    "Location too vague": lazy_gettext("Location too vague"),
     "Bad Request": lazy_gettext("Bad Request"),
     "Unauthorized": lazy_gettext("Unauthorized"),
     "Forbidden": lazy_gettext("Forbidden"),

@@ -19,7 +19,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
 from gis_service.errors import GisError
-from gis_service.web import problem_details
 from gis_service.web import problem_messages as messages
 
 PROBLEM_JSON = "application/problem+json"
@@ -38,7 +37,6 @@ def problem(
     headers: Mapping[str, str] | None = None,
     members: Mapping[str, object] | None = None,
 ) -> Response:
-    detail = problem_details.translate(detail)
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": messages.title(title),
@@ -71,7 +69,7 @@ def _first_messages(messages: Mapping[str, Any]) -> list[dict[str, str]]:
         items = location_messages.items() if isinstance(location_messages, Mapping) else []
         for name, reasons in items:
             reason = reasons[0] if isinstance(reasons, list) and reasons else str(reasons)
-            params.append({"name": str(name), "reason": problem_details.translate(str(reason))})
+            params.append({"name": str(name), "reason": str(reason)})
     return params
 
 

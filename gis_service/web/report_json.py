@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gis_service.redaction import redact, redact_text
-from gis_service.reports.duplicates import DuplicateCandidate, MarkedDuplicate
+from gis_service.reports.duplicates import DuplicateCandidate
 from gis_service.reports.public_record import TimelineEvent, public_address, public_description
 from gis_service.reports.queries import Contact, ReportRecord
 from gis_service.timestamps import optional_timestamp_text, timestamp_text
@@ -113,11 +113,6 @@ def duplicate_json(candidate: DuplicateCandidate) -> dict[str, Any]:
     return {"id": candidate.public_id, "category": candidate.category, "status": candidate.status,
             "created_at": timestamp_text(candidate.created_at),
             "distance_m": round(candidate.distance_m, 1)}
-
-
-def marked_json(marked: MarkedDuplicate) -> dict[str, Any]:
-    return {"id": marked.public_id, "category": marked.category, "status": marked.status,
-            "created_at": timestamp_text(marked.created_at)}
 
 
 def location_warnings(record: ReportRecord) -> list[dict[str, str]]:

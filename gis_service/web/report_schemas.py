@@ -214,28 +214,6 @@ class DuplicateSchema(Schema):
     distance_m = fields.Float(required=True)
 
 
-class NoQueryArgs(Schema):
-    """An operation that takes no query parameter: any is refused (a 400 naming it)."""
-
-
-class MarkedDuplicateSchema(Schema):
-    id = fields.String(required=True)
-    category = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-
-
-class DuplicatesSchema(Schema):
-    id = fields.String(required=True)
-    duplicate_of = fields.String(allow_none=True, required=True, metadata={
-        "description": "the original, when this report is marked a duplicate"})
-    marked = fields.List(fields.Nested(MarkedDuplicateSchema), required=True, metadata={
-        "description": "reports marked duplicates of this one, oldest first"})
-    candidates = fields.List(fields.Nested(DuplicateSchema), required=True, metadata={
-        "description": "open reports of the same category within 150 m and the 30 days "
-                       "before it, nearest first (none for a report without a point of its own)"})
-
-
 class ReportChangedSchema(ReportSchema):
     duplicates = fields.List(fields.Nested(DuplicateSchema), metadata={
         "description": "after placing a held report: its possible duplicates, nearest first"})

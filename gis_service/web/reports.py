@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from gis_service.auth import Principal
 from gis_service.errors import Forbidden, NotFound
 from gis_service.reports import queries
-from gis_service.reports.duplicates import candidates_for, marked_duplicates
+from gis_service.reports.duplicates import candidates_for
 from gis_service.reports.holding import place_held
 from gis_service.reports.idempotency import request_fingerprint
 from gis_service.reports.lifecycle import Answer, transition
@@ -31,18 +31,10 @@ from gis_service.web import report_input, report_list
 from gis_service.web.access import optional_principal, required_principal
 from gis_service.web.apidoc import ApiBlueprint, problem_doc
 from gis_service.web.inbound import json_body
-from gis_service.web.report_json import (
-    duplicate_json,
-    event_json,
-    location_warnings,
-    marked_json,
-    report_json,
-)
+from gis_service.web.report_json import duplicate_json, event_json, location_warnings, report_json
 from gis_service.web.report_list import report_list_formats
 from gis_service.web.report_schemas import (
-    DuplicatesSchema,
     NewReportSchema,
-    NoQueryArgs,
     PublicTextSchema,
     RatingSchema,
     ReportChangedSchema,
@@ -182,28 +174,6 @@ def report_events(public_id: str) -> Response:
     internal = _may_see_contact(principal, record)
     return jsonify({"id": record.public_id,
                     "events": [event_json(event, internal=internal) for event in events]})
-
-
-@blp.route("/reports/<string:public_id>/duplicates")
-@blp.arguments(NoQueryArgs, location="query", unknown=RAISE)
-@blp.alt_response(200, schema=DuplicatesSchema, success=True,
-                  description="the report's original, its marked duplicates and its candidates")
-@blp.alt_response(400, **problem_doc("a query parameter (it takes none; named)"))
-@blp.alt_response(401, **BAD_KEY)
-@blp.alt_response(404, **problem_doc("no such report"))
-@blp.alt_response(429, **RATE_LIMITED)
-def report_duplicates(_args: dict[str, Any], public_id: str) -> Response:
-    """A report's duplicates: the original it was marked a duplicate of, the reports marked
-    duplicates of it, and the possible duplicates nearby (public fields only). Mark one with
-    ``PATCH /v1/reports/{id}`` and ``{"status": "duplicate", "duplicate_of": ORIGINAL}``."""
-    with connection() as conn:
-        optional_principal(conn)
-        record = queries.get_report(conn, public_id)
-        marked = marked_duplicates(conn, record.id)
-        candidates = candidates_for(conn, record)
-    return jsonify({"id": record.public_id, "duplicate_of": record.duplicate_of,
-                    "marked": [marked_json(m) for m in marked],
-                    "candidates": [duplicate_json(c) for c in candidates]})
 
 
 @blp.route("/reports")

@@ -70,33 +70,13 @@ class NearBoundarySchema(Schema):
     unit = fields.Nested(UnitSchema, required=True)
 
 
-class OutsideServiceAreaSchema(Schema):
-    province = fields.Nested(UnitSchema, required=True,
-                             metadata={"description": "the other province (reference boundaries)"})
-    ward = fields.Nested(UnitSchema, required=True, allow_none=True,
-                         metadata={"description": "its ward or commune, when known"})
-
-
-MATCH_DESCRIPTION = (
-    "inside: in a commune of the generation; nearest: in none (the sea, a gap) but within the "
-    "snap tolerance of one, over Huế's own land or water; outside: beyond the tolerance, or on "
-    "land outside Vietnam (the tolerance never crosses the land border): no units; "
-    "outside_service_area: in another province of Vietnam (named in outside_service_area), "
-    "never a Huế commune however near")
-
-
 class ReverseSchema(Schema):
     query = fields.Nested(QuerySchema, required=True)
     generation = fields.String(required=True)
-    match = fields.String(required=True, validate=validate.OneOf(MATCHES),
-                          metadata={"description": MATCH_DESCRIPTION})
+    match = fields.String(required=True, validate=validate.OneOf(MATCHES))
     distance_m = fields.Float(allow_none=True, required=True)
     near_boundary = fields.Nested(NearBoundarySchema, allow_none=True, required=True)
     units = fields.Nested(UnitsSchema, required=True)
-    outside_service_area = fields.Nested(
-        OutsideServiceAreaSchema, allow_none=True, required=True,
-        metadata={"description": "for match outside_service_area: the province (and ward) the "
-                                 "point lies in, from the reference boundaries; else null"})
 
 
 class ReverseFeatureSchema(Schema):
@@ -112,19 +92,6 @@ class ReverseCollectionSchema(Schema):
                            validate=validate.Length(equal=1))
 
 
-class ReplicaHealthSchema(Schema):
-    state = fields.String(required=True, metadata={
-        "description": "none (no replica configured), streaming (serving anonymous reads), "
-                       "lagging (behind by more than GIS_REPLICA_MAX_LAG_MS, or not streaming: "
-                       "reads go to the primary), down (unreachable: reads go to the primary)",
-        "enum": ["none", "streaming", "lagging", "down"]})
-    lag_ms = fields.Float(required=True, allow_none=True, metadata={
-        "description": "replay lag in milliseconds as last measured (checked at most once a "
-                       "second); null when no replica or not measured"})
-    lag_bytes = fields.Integer(required=True, allow_none=True, metadata={
-        "description": "WAL the replica has yet to replay, in bytes; null when not measured"})
-
-
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "ok or degraded"})
     database = fields.String(required=True, metadata={"description": "ok when it answered"})
@@ -132,8 +99,6 @@ class HealthSchema(Schema):
         "description": "the active boundary generation's code, if it has units"})
     checked_s_ago = fields.Float(required=True, metadata={
         "description": "seconds since the database was asked (answers are cached up to 1 s)"})
-    replica = fields.Nested(ReplicaHealthSchema, required=True, metadata={
-        "description": "the read replica, if any (anonymous reads go there while it streams)"})
 
 
 class LivenessSchema(Schema):
@@ -458,13 +423,6 @@ class HotspotParametersSchema(Schema):
                        "reports; more: residents reporting one incident together); the exact "
                        "test allows for it"})
     min_count = fields.Integer(required=True)
-    power = fields.Dict(required=True, metadata={
-        "description": "what this map could find: predicted_recall, the predicted share of "
-                       "a cluster's cells called hot for a cluster at `strength` (3x) the "
-                       "background's rate and `cluster_rings` rings (~1 km across), at this "
-                       "resolution, k, number of reports (per period for emerging hot spots) "
-                       "and dispersion; `enough` is whether it reaches `target` (0.8). A map "
-                       "without enough power says not_significant where a cluster may be"})
     permutations = fields.Integer(required=True)
     seed = fields.Integer(required=True)
     categories = fields.List(fields.String(), required=True)

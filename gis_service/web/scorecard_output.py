@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from gis_service.analysis import scorecards as library
-from gis_service.analysis.scorecard_rows import flat
 
 
 def card_json(card: library.Scorecards) -> dict[str, Any]:
@@ -23,6 +22,21 @@ def card_json(card: library.Scorecards) -> dict[str, Any]:
             "province_on_time_by_category": {code: dataclasses.asdict(p) for code, p in
                                              card.province_on_time_by_category.items()},
             "cells": [dataclasses.asdict(cell) for cell in card.cells]}
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}_{key}" if prefix else str(key), out)
+    else:
+        out[prefix] = value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def flat(cell: library.Cell) -> dict[str, Any]:
+    """One cell as one row of scalars."""
+    out: dict[str, Any] = {}
+    _flatten(dataclasses.asdict(cell), "", out)
+    return out
 
 
 def csv_text(card: library.Scorecards) -> str:

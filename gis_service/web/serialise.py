@@ -7,9 +7,7 @@ from typing import Any
 from gis_service.batch import BatchOutcome
 from gis_service.errors import GisError
 from gis_service.spatial.reverse import ReverseResult
-from gis_service.spatial.types import Snap
 from gis_service.unit_ref import UnitRef
-from gis_service.web import problem_details, problem_messages
 
 
 def unit_json(unit: UnitRef) -> dict[str, Any]:
@@ -38,17 +36,7 @@ def reverse_json(result: ReverseResult) -> dict[str, Any]:
         "near_boundary": None if near is None else {
             "distance_m": round(near.distance_m, 1), "unit": unit_json(near.unit)},
         "units": units,
-        "outside_service_area": outside_json(snap),
     }
-
-
-def outside_json(snap: Snap) -> dict[str, Any] | None:
-    """The other province (and ward) a point ``outside_service_area`` lies in, else None."""
-    if snap.outside_province is None:
-        return None
-    ward = snap.outside_ward
-    return {"province": unit_json(snap.outside_province),
-            "ward": None if ward is None else unit_json(ward)}
 
 
 def reverse_geojson(result: ReverseResult, commune_geometry: dict[str, Any] | None) -> dict[str, Any]:
@@ -62,9 +50,8 @@ def reverse_geojson(result: ReverseResult, commune_geometry: dict[str, Any] | No
 
 def error_json(error: GisError) -> dict[str, Any]:
     """A problem document for one item of a batch (the same fields as a whole-request error)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": problem_messages.title(error.title),
-                            "status": error.status,
-                            "detail": problem_details.translate(error.detail), "code": error.code}
+    body: dict[str, Any] = {"type": "about:blank", "title": error.title, "status": error.status,
+                            "detail": error.detail, "code": error.code}
     if error.field is not None:
         body["field"] = error.field
     return body

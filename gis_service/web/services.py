@@ -12,7 +12,6 @@ from sqlalchemy import Connection, Engine
 from gis_service.config import Settings
 from gis_service.geocode import IndexCache
 from gis_service.health import HealthCache
-from gis_service.web.read_routing import ReadRouter, is_anonymous_read
 
 EXTENSION_KEY = "gis_service"
 
@@ -23,8 +22,6 @@ class Services:
     engine: Engine
     #: The forward geocoder's in-memory index, rebuilt when the boundaries change.
     geocode_index: IndexCache
-    #: Where reads go: the replica for anonymous ones while it keeps up, else the primary.
-    reads: ReadRouter
     #: /healthz's last answer, at most a second old.
     health: HealthCache = field(default_factory=HealthCache)
 
@@ -37,16 +34,7 @@ def services() -> Services:
 @contextmanager
 def connection() -> Iterator[Connection]:
     """One connection per read-only request, in autocommit: each statement sees committed
-    data, and no BEGIN/ROLLBACK round trips are spent on the hot reverse-geocoding path.
-
-    An anonymous read may be answered by the read replica (web/read_routing.py decides)."""
-    with services().reads.connect(anonymous_read=is_anonymous_read()) as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
-
-
-@contextmanager
-def primary_connection() -> Iterator[Connection]:
-    """A read-only connection to the primary, whoever asks (the health check's)."""
+    data, and no BEGIN/ROLLBACK round trips are spent on the hot reverse-geocoding path."""
     with services().engine.connect() as conn:
         yield conn.execution_options(isolation_level="AUTOCOMMIT")
 

@@ -66,7 +66,6 @@ class Score:
 
     calls: int
     false_calls: int
-    on_planted: int  # calls on planted cells of their sign (the strict reading)
     hot_recall: float | None
     cold_recall: float | None
     called_share: float
@@ -75,9 +74,8 @@ class Score:
 @dataclass
 class Summary:
     """Many maps' outcomes: the false-discovery rate (mean of V/R, 0 where R = 0), the share of
-    maps with any false call, recall of planted hot and cold cells, precision (calls within
-    ``k`` rings of a planted cluster of their sign count as right), the strict precision (only
-    calls on planted cells count), and the mean share of all cells called."""
+    maps with any false call, recall of planted hot and cold cells, precision, and the mean
+    share of all cells called."""
 
     maps: int
     fdr: float
@@ -86,7 +84,6 @@ class Summary:
     cold_recall: float | None
     precision: float | None
     called_share: float
-    strict_precision: float | None = None
     scores: list[Score] = field(default_factory=list, repr=False)
 
     def figures(self) -> dict[str, object]:
@@ -166,10 +163,8 @@ def score(result: LocalTest, truth: GeneratedMap, weights: CellWeights) -> Score
     near_hot = (reach @ truth.hot.astype(float)) > 0
     near_cold = (reach @ truth.cold.astype(float)) > 0
     false_calls = int((called_hot & ~near_hot).sum() + (called_cold & ~near_cold).sum())
-    on_planted = int((called_hot & truth.hot).sum() + (called_cold & truth.cold).sum())
     return Score(
         calls=int(called_hot.sum() + called_cold.sum()), false_calls=false_calls,
-        on_planted=on_planted,
         hot_recall=float(called_hot[truth.hot].mean()) if truth.hot.any() else None,
         cold_recall=float(called_cold[truth.cold].mean()) if truth.cold.any() else None,
         called_share=float((called_hot | called_cold).mean()))
@@ -190,7 +185,6 @@ def summarise(scores: list[Score]) -> Summary:
         cold_recall=_mean([s.cold_recall for s in scores]),
         precision=(1 - sum(s.false_calls for s in scores) / calls) if calls else None,
         called_share=float(np.mean([s.called_share for s in scores])) if scores else 0.0,
-        strict_precision=sum(s.on_planted for s in scores) / calls if calls else None,
         scores=scores)
 
 

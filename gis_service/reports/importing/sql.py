@@ -52,14 +52,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from gis_service.cells import RESOLUTIONS
-from gis_service.db.schema import (
-    admin_unit,
-    category,
-    generation,
-    report,
-    report_contact,
-    report_event,
-)
+from gis_service.db.schema import category, generation, report, report_contact, report_event
 from gis_service.reports.calendar import due_at_sql
 from gis_service.reports.importing import summary as why
 from gis_service.reports.importing.format import MEDIA_SEPARATOR
@@ -70,8 +63,7 @@ from gis_service.spatial.proximity import neighbour_select
 from gis_service.spatial.query import snap_select
 
 ROUTING_ACTOR = "system:routing"
-_SNAP_COLUMNS = ("idx", "commune_id", "district_id", "province_id", "match", "distance_m",
-                 "outside_ward_id", "outside_province_id")
+_SNAP_COLUMNS = ("idx", "commune_id", "district_id", "province_id", "match", "distance_m")
 _TERMINAL_AT_RESPONSE = ("rejected", "duplicate")
 _OPEN_AT_RESPONSE = ("accepted", "assigned", "in_progress")
 
@@ -123,13 +115,14 @@ def place(conn: Connection, st: Staging, current_id: int, tolerance_m: float) ->
         rows.join(then, and_(then.c.idx == rows.c.idx, then.c.generation_id == rows.c.generation_id))
         .join(now, and_(now.c.idx == rows.c.idx, now.c.generation_id == current_id))
     )
-    unplaced = (_text("outside"), _text("outside_service_area"))
-    outside = or_(then.c.match.in_(unplaced), now.c.match.in_(unplaced))
-    which = case((then.c.match.in_(unplaced), then.c.generation_id), else_=now.c.generation_id)
+    outside = or_(then.c.match == _text("outside"), now.c.match == _text("outside"))
+    which = case((then.c.match == _text("outside"), then.c.generation_id), else_=now.c.generation_id)
     conn.execute(insert(st.rejected).from_select(
         ["idx", "reason", "detail"],
-        _outside_rejections(rows, pairs, then=then, now=now, which=which,
-                            tolerance_m=tolerance_m).where(outside),
+        select(rows.c.idx, _text(why.OUTSIDE_SERVICE_AREA), func.format(
+            "the point (lon %s, lat %s) is more than %s m from every commune of generation %s",
+            rows.c.lon, rows.c.lat, literal(tolerance_m), _generation_code(which)))
+        .select_from(pairs).where(outside),
     ))
     # The sequence's oid, looked up once: pg_get_serial_sequence() is not folded into a
     # constant, and evaluated per row its catalogue lookups took 4.8 s of a million rows' 7.7 s.
@@ -150,31 +143,6 @@ def place(conn: Connection, st: Staging, current_id: int, tolerance_m: float) ->
         .select_from(pairs)
         .where(~outside),
     ))
-
-
-def _outside_rejections(rows: FromClause, pairs: FromClause, *, then: FromClause,
-                        now: FromClause, which: ColumnElement[Any], tolerance_m: float
-                        ) -> Select[Any]:
-    """``(idx, reason, detail)`` for rows outside the service area: a point in another province
-    names it and its ward (the reference units), any other the tolerance."""
-    in_then = then.c.match == _text("outside_service_area")
-    ward, province = admin_unit.alias("outside_ward"), admin_unit.alias("outside_province")
-    ward_id = case((in_then, then.c.outside_ward_id), else_=now.c.outside_ward_id)
-    province_id = case((in_then, then.c.outside_province_id), else_=now.c.outside_province_id)
-    named = pairs.outerjoin(ward, ward.c.id == ward_id).outerjoin(
-        province, province.c.id == province_id)
-    # format() prints NULL as an empty string, so the ward part is left out by a CASE.
-    ward_text = case((ward.c.id.is_not(None), func.format("%s (%s), ", ward.c.name, ward.c.code)),
-                     else_=_text(""))
-    detail = case(
-        (province.c.id.is_not(None), func.format(
-            "the point (lon %s, lat %s) lies in another province: %s%s (%s), outside the "
-            "service area of generation %s", rows.c.lon, rows.c.lat, ward_text, province.c.name,
-            province.c.code, _generation_code(which))),
-        else_=func.format(
-            "the point (lon %s, lat %s) is more than %s m from every commune of generation %s",
-            rows.c.lon, rows.c.lat, literal(tolerance_m), _generation_code(which)))
-    return select(rows.c.idx, _text(why.OUTSIDE_SERVICE_AREA), detail).select_from(named)
 
 
 def _generation_code(generation_id: ColumnElement[Any]) -> ColumnElement[str]:

@@ -94,9 +94,6 @@ class Staging:
             snap=_temporary(
                 name("snap"), meta, Column("idx", Integer), Column("generation_id", SmallInteger),
                 *_unit_columns(), Column("match", Text), Column("distance_m", Float),
-                # The reference ward and province of a point outside_service_area (named in
-                # the rejection's detail).
-                Column("outside_ward_id", Integer), Column("outside_province_id", Integer),
             ),
             place=_temporary(
                 name("place"), meta, Column("idx", Integer), Column("report_id", BigInteger),

@@ -42,8 +42,7 @@ REASONS: dict[str, str] = {
     BAD_DUPLICATE_LINK: "duplicate_of is set without status 'duplicate', or the other way round",
     REPEATED_PUBLIC_ID: "an earlier record of the file has the same public_id",
     NO_GENERATION: "no published boundary generation is valid on the report's date",
-    OUTSIDE_SERVICE_AREA: ("the point is farther than the snapping tolerance from every commune, "
-                           "or lies in another province or country"),
+    OUTSIDE_SERVICE_AREA: "the point is farther than the snapping tolerance from every commune",
     DUPLICATE_OF_UNKNOWN: "duplicate_of names no report stored or imported (or one rejected)",
     UNROUTABLE: "no agency can take the report (agencies not loaded for its commune)",
     NO_DEADLINE: "the working-day calendar does not cover the report's deadline",
